@@ -1,0 +1,5 @@
+"""Allow `python -m leadctl`."""
+
+from leadctl.cli import main
+
+main()

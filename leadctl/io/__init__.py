@@ -1,0 +1,1 @@
+"""Reading exports, mapping them onto canonical tables, and writing outputs atomically."""

@@ -1,0 +1,187 @@
+"""Ingest: turn each configured export into a canonical Parquet file plus a rejects CSV.
+
+Batches stream from the reader through the mapping into a Parquet writer, so a 10 M-row export
+never sits in memory twice. Later stages scan the canonical files lazily.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+
+from leadctl.config.inputs import InputsConfig
+from leadctl.io.mapping import _EXTRA_TYPES, Mapping, map_batch, resolve_mapping
+from leadctl.io.readers import BadRecord, open_source
+from leadctl.io.writers import atomic_path, write_csv
+from leadctl.schemas import PRIMARY_KEYS, TABLES
+
+
+@dataclass
+class TableReport:
+    """What happened to one table on the way in (printed by `validate`, kept in the manifest)."""
+
+    table: str
+    path: str
+    rows_read: int = 0
+    rows_valid: int = 0
+    rows_rejected: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    nulled: dict[str, int] = field(default_factory=dict)
+    coverage: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    encoding: str | None = None
+
+    @property
+    def reject_share(self) -> float:
+        return self.rows_rejected / self.rows_read if self.rows_read else 0.0
+
+
+def _row_numbers(start: int, count: int, bad_rows: set[int]) -> tuple[np.ndarray, int]:
+    """File row numbers of `count` parsed records starting at `start`, skipping bad records."""
+    width = count + len(bad_rows) + 1
+    while True:
+        candidates = np.arange(start, start + width, dtype=np.int64)
+        if bad_rows:
+            candidates = candidates[~np.isin(candidates, np.fromiter(bad_rows, np.int64))]
+        if len(candidates) >= count:
+            numbers = candidates[:count]
+            return numbers, int(numbers[-1]) + 1 if count else start
+        width *= 2
+
+
+def _bad_rejects(bad: list[BadRecord]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "_row": [b.record for b in bad],
+            "_reason": [f"malformed CSV record: {b.reason}" for b in bad],
+            "_raw": [b.text for b in bad],
+        },
+        schema={"_row": pl.Int64, "_reason": pl.String, "_raw": pl.String},
+    )
+
+
+def _drop_duplicate_keys(canonical: Path, table: str, mapping: Mapping) -> pl.DataFrame:
+    """Keep the first row of each primary key; return the later ones as rejects.
+
+    The rejected rows carry their parsed values under the export's own headers.
+    """
+    key = PRIMARY_KEYS.get(table)
+    if key is None:
+        return pl.DataFrame()
+    frame = pl.scan_parquet(canonical)
+    first_row = pl.col("_row").first().over(key)
+    dupes_df = (
+        frame.with_columns(first_row.alias("_first"))
+        .filter(~pl.col(key).is_first_distinct())
+        .collect()
+    )
+    if dupes_df.height == 0:
+        return pl.DataFrame()
+    keep = frame.filter(pl.col(key).is_first_distinct()).collect()
+    with atomic_path(canonical) as tmp:
+        keep.write_parquet(tmp, compression="zstd")
+    sources = {spec.name: src for spec, src in mapping.columns if src is not None}
+    sources.update({name: extra.source for name, extra in mapping.extras})
+    return dupes_df.select(
+        pl.col("_row"),
+        (pl.lit(f"duplicate {key} (first seen at row ") + pl.col("_first").cast(pl.String) + ")")
+        .alias("_reason"),
+        *[pl.col(name).cast(pl.String).alias(src) for name, src in sources.items()],
+    )
+
+
+def ingest_table(
+    table: str, inputs: InputsConfig, canonical_dir: Path, rejects_dir: Path, *, escape: bool = True
+) -> TableReport:
+    """Map one export onto its canonical table; write canonical Parquet and rejects CSV."""
+    cfg = inputs.tables[table]
+    source = open_source(cfg, table)
+    mapping = resolve_mapping(source.header, cfg, table)
+    report = TableReport(table, str(cfg.path), warnings=list(mapping.warnings))
+    report.encoding = source.encoding
+    target = canonical_dir / f"{table}.parquet"
+    rejects: list[pl.DataFrame] = []
+    next_row = 2 if source.encoding is not None else 1  # CSV: row 1 is the header
+    writer: pq.ParquetWriter | None = None
+    with atomic_path(target) as tmp:
+        try:
+            for batch in source.batches:
+                bad_rows = {b.record for b in source.bad_records if b.record is not None}
+                numbers, next_row = _row_numbers(next_row, batch.height, bad_rows)
+                mapped = map_batch(batch, mapping, cfg, inputs.timezone, pl.Series(numbers))
+                report.rows_read += batch.height
+                for column, count in mapped.nulled.items():
+                    report.nulled[column] = report.nulled.get(column, 0) + count
+                if mapped.rejects.height:
+                    rejects.append(mapped.rejects)
+                arrow = mapped.valid.to_arrow()
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, arrow.schema, compression="zstd")
+                writer.write_table(arrow)
+            if writer is None:
+                empty = _empty_canonical(table, mapping)
+                writer = pq.ParquetWriter(tmp, empty.to_arrow().schema, compression="zstd")
+        finally:
+            if writer is not None:
+                writer.close()
+    if source.bad_records:
+        rejects.insert(0, _bad_rejects(source.bad_records))
+        report.rows_read += len(source.bad_records)
+    dupes = _drop_duplicate_keys(target, table, mapping)
+    if dupes.height:
+        rejects.append(dupes)
+    all_rejects = pl.concat(rejects, how="diagonal_relaxed") if rejects else pl.DataFrame()
+    _finish_report(report, target, all_rejects)
+    reject_file = rejects_dir / f"{table}.csv"
+    if all_rejects.height:
+        order = [c for c in ["_row", "_reason", *source.header, "_raw"] if c in all_rejects.columns]
+        all_rejects = all_rejects.select(order).sort("_row", nulls_last=True, maintain_order=True)
+        write_csv(all_rejects, reject_file, escape=escape)
+    elif reject_file.exists():
+        reject_file.unlink()
+    return report
+
+
+def _empty_canonical(table: str, mapping: Mapping) -> pl.DataFrame:
+    schema: dict[str, pl.DataType] = {"_row": pl.Int64()}
+    schema.update({spec.name: spec.dtype for spec, _ in mapping.columns})
+    schema.update({name: _EXTRA_TYPES[e.type] for name, e in mapping.extras})
+    return pl.DataFrame(schema=schema)
+
+
+def _finish_report(report: TableReport, target: Path, rejects: pl.DataFrame) -> None:
+    """Fill counts, reject reasons and per-column coverage from what was written."""
+    report.rows_rejected = rejects.height
+    report.rows_valid = report.rows_read - report.rows_rejected
+    if rejects.height:
+        reasons = (
+            rejects.select(pl.col("_reason").str.split("; ").alias("r"))
+            .explode("r")
+            .group_by("r")
+            .len()
+            .sort(["len", "r"], descending=[True, False])
+        )
+        report.reasons = dict(zip(reasons["r"].to_list(), reasons["len"].to_list(), strict=True))
+    frame = pl.scan_parquet(target)
+    stats = (
+        frame.select(pl.len().alias("__n"), pl.all().exclude("_row").count())
+        .collect()
+        .row(0, named=True)
+    )
+    total = stats.pop("__n")
+    report.coverage = {k: (v / total if total else 0.0) for k, v in stats.items()}
+
+
+def ingest_all(
+    inputs: InputsConfig, canonical_dir: Path, rejects_dir: Path, *, escape: bool = True
+) -> dict[str, TableReport]:
+    """Ingest every configured table, in canonical order."""
+    return {
+        table: ingest_table(table, inputs, canonical_dir, rejects_dir, escape=escape)
+        for table in TABLES
+        if table in inputs.tables
+    }

@@ -1,0 +1,276 @@
+"""Column mapping: rename an export's headers onto a canonical table and parse its values.
+
+Every row comes out either valid (typed, canonical) or rejected with a reason. Values in
+optional columns that cannot be parsed are set to null and counted, so a lead is not lost over
+a garbled employee count; problems in required columns reject the row.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+
+from leadctl.config.inputs import ExtraColumn, TableConfig
+from leadctl.errors import InputError
+from leadctl.schemas import UTC_DATETIME, ColumnSpec, columns_of
+
+DEFAULT_DATETIME_FORMATS = [
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+    "%Y-%m-%d %H:%M:%S%.f%z",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y",
+]
+DEFAULT_DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y"]
+EARLIEST = datetime(1970, 1, 1)
+MAX_EMPLOYEES = 10_000_000
+
+_EXTRA_TYPES: dict[str, pl.DataType] = {
+    "string": pl.String(),
+    "float": pl.Float64(),
+    "int": pl.Int64(),
+    "bool": pl.Boolean(),
+    "datetime": UTC_DATETIME,
+}
+
+
+@dataclass
+class Mapping:
+    """Which source header feeds which canonical column, settled once per file."""
+
+    table: str
+    columns: list[tuple[ColumnSpec, str | None]]
+    extras: list[tuple[str, ExtraColumn]]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _closest(name: str, header: list[str]) -> str | None:
+    """The header most like `name` (case- and underscore-insensitive)."""
+    norm = {h.lower().replace("_", "").replace(" ", ""): h for h in header}
+    key = name.lower().replace("_", "").replace(" ", "")
+    hit = difflib.get_close_matches(key, list(norm), n=1, cutoff=0.5)
+    return norm[hit[0]] if hit else None
+
+
+def resolve_mapping(header: list[str], cfg: TableConfig, table: str) -> Mapping:
+    """Settle the mapping for one file; a missing required column is an InputError."""
+    by_lower = {h.lower(): h for h in header}
+    known = {c.name for c in columns_of(table)}
+    unknown = sorted(set(cfg.columns) - known)
+    if unknown:
+        from leadctl.errors import ConfigError
+
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.5)
+            hints.append(f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        raise ConfigError(
+            f"inputs.tables.{table}.columns names unknown canonical column(s) {', '.join(hints)}; "
+            f"canonical columns of {table}: {', '.join(sorted(known))}"
+        )
+    mapped: list[tuple[ColumnSpec, str | None]] = []
+    warnings: list[str] = []
+    missing: list[str] = []
+    for spec in columns_of(table):
+        source = cfg.columns.get(spec.name)
+        if source is not None and source not in header:
+            source = by_lower.get(source.lower(), source)
+        if source is None:
+            source = by_lower.get(spec.name.lower())
+        if source is not None and source not in header:
+            if spec.required:
+                missing.append(_missing_message(table, cfg, spec.name, header, source))
+                continue
+            warnings.append(
+                f"{table}: column '{source}' (for {spec.name}) is not in {cfg.path.name}; "
+                f"{spec.name} will be empty"
+            )
+            source = None
+        if source is None and spec.required:
+            missing.append(_missing_message(table, cfg, spec.name, header, None))
+            continue
+        mapped.append((spec, source))
+    extras = []
+    for name, extra in cfg.extra_columns.items():
+        if extra.source not in header:
+            missing.append(
+                f"extra column '{name}' reads header '{extra.source}', which {cfg.path.name} lacks"
+                + (f" (closest: '{c}')" if (c := _closest(extra.source, header)) else "")
+                + f"; fix inputs.tables.{table}.extra_columns.{name}"
+            )
+            continue
+        extras.append((name, extra))
+    if missing:
+        raise InputError(f"{table} ({cfg.path}):\n  " + "\n  ".join(missing))
+    return Mapping(table, mapped, extras, warnings)
+
+
+def _missing_message(
+    table: str, cfg: TableConfig, name: str, header: list[str], source: str | None
+) -> str:
+    wanted = f"header '{source}'" if source else f"a header '{name}'"
+    close = _closest(source or name, header)
+    hint = f"; the closest header in the file is '{close}'" if close else ""
+    return (
+        f"required column '{name}' not found: the file has no {wanted}{hint}. "
+        f"Set inputs.tables.{table}.columns.{name} to the export's header"
+    )
+
+
+def _text(source: str, cfg: TableConfig, canonical: str) -> pl.Expr:
+    """The source cell as trimmed text with the configured value map applied."""
+    expr = pl.col(source).cast(pl.String).str.strip_chars()
+    expr = pl.when(expr == "").then(None).otherwise(expr)
+    value_map = cfg.values.get(canonical)
+    if value_map:
+        expr = expr.replace(value_map)
+    return expr
+
+
+def _datetime(text: pl.Expr, formats: list[str], tz: str) -> pl.Expr:
+    """Parse with each format in turn; naive values are local to `tz`; the result is UTC."""
+    text = text.str.replace(r"(?i)z$", "+00:00")
+    parsed = []
+    for fmt in formats:
+        if "%z" in fmt or "%:z" in fmt:
+            parsed.append(text.str.strptime(UTC_DATETIME, fmt, strict=False))
+        else:
+            naive = text.str.strptime(pl.Datetime("us"), fmt, strict=False)
+            local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+            parsed.append(local.dt.convert_time_zone("UTC"))
+    return pl.coalesce(parsed)
+
+
+def _date(text: pl.Expr, formats: list[str]) -> pl.Expr:
+    parsed = [text.str.strptime(pl.Date, fmt, strict=False) for fmt in formats]
+    parsed.append(text.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+    return pl.coalesce(parsed)
+
+
+def _boolean(text: pl.Expr, cfg: TableConfig) -> pl.Expr:
+    lowered = text.str.to_lowercase()
+    trues = [v.lower() for v in cfg.booleans.true]
+    falses = [v.lower() for v in cfg.booleans.false]
+    return (
+        pl.when(lowered.is_in(trues))
+        .then(True)
+        .when(lowered.is_in(falses))
+        .then(False)
+        .otherwise(None)
+        .cast(pl.Boolean)
+    )
+
+
+def _parse(text: pl.Expr, dtype: pl.DataType, cfg: TableConfig, tz: str, name: str) -> pl.Expr:
+    """Typed value of `text`; null where it cannot be read (or is out of the plausible range)."""
+    if dtype == pl.String:
+        return text
+    if dtype == pl.Boolean:
+        return _boolean(text, cfg)
+    if dtype == pl.Int64 or dtype == pl.Float64:
+        number = text.str.replace_all(r"[,\s$€£¥%]", "").cast(pl.Float64, strict=False)
+        number = pl.when(number.is_finite()).then(number).otherwise(None)
+        if name == "employees":
+            number = pl.when((number >= 0) & (number <= MAX_EMPLOYEES)).then(number)
+        elif name in {"annual_revenue", "amount", "capacity"}:
+            number = pl.when(number >= 0).then(number)
+        if dtype == pl.Int64:
+            return pl.when(number == number.round(0)).then(number).cast(pl.Int64)
+        return number
+    if dtype == pl.Date:
+        return _date(text, cfg.date_formats or DEFAULT_DATE_FORMATS)
+    if isinstance(dtype, pl.Datetime):
+        value = _datetime(text, cfg.datetime_formats or DEFAULT_DATETIME_FORMATS, tz)
+        return pl.when(value >= pl.lit(EARLIEST).dt.replace_time_zone("UTC")).then(value)
+    raise TypeError(f"no parser for {dtype}")
+
+
+def _typed_source(source: str, dtype: pl.DataType, schema: pl.Schema, tz: str) -> pl.Expr | None:
+    """A direct expression when a Parquet column already has a usable type (no text round trip)."""
+    src = schema[source]
+    if src == dtype and not isinstance(dtype, pl.Datetime):
+        return pl.col(source)
+    if isinstance(dtype, pl.Datetime) and isinstance(src, pl.Datetime):
+        col = pl.col(source).dt.cast_time_unit("us")
+        if src.time_zone is None:
+            col = col.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+        return col.dt.convert_time_zone("UTC")
+    if dtype == pl.Date and isinstance(src, pl.Datetime):
+        return pl.col(source).dt.date()
+    if dtype in (pl.Int64, pl.Float64) and src.is_numeric():
+        return pl.col(source).cast(dtype, strict=False)
+    return None
+
+
+@dataclass
+class MappedBatch:
+    """One batch after mapping: valid canonical rows, rejects, and per-column null-outs."""
+
+    valid: pl.DataFrame
+    rejects: pl.DataFrame
+    nulled: dict[str, int]
+
+
+def map_batch(
+    batch: pl.DataFrame, mapping: Mapping, cfg: TableConfig, tz: str, rows: pl.Series
+) -> MappedBatch:
+    """Rename and parse one batch; `rows` holds each row's number in the source file."""
+    tz = cfg.timezone or tz
+    schema = batch.schema
+    batch = batch.with_columns(rows.alias("_row"))
+    values: list[pl.Expr] = []
+    reasons: list[pl.Expr] = []
+    invalid_flags: list[pl.Expr] = []
+    specs = [(spec.name, spec.dtype, src, spec.required) for spec, src in mapping.columns]
+    specs += [(n, _EXTRA_TYPES[e.type], e.source, False) for n, e in mapping.extras]
+    for name, dtype, source, required in specs:
+        if source is None:
+            values.append(pl.lit(None, dtype=dtype).alias(name))
+            continue
+        direct = _typed_source(source, dtype, schema, tz)
+        text = _text(source, cfg, name)
+        value = direct if direct is not None and name not in cfg.values else None
+        if value is None:
+            value = _parse(text, dtype, cfg, tz, name)
+        values.append(value.alias(name))
+        bad = text.is_not_null() & value.is_null()
+        if required:
+            reasons.append(pl.when(text.is_null()).then(pl.lit(f"{name}: missing (required)")))
+            reasons.append(pl.when(bad).then(pl.lit(f"{name}: {_unreadable(dtype)}")))
+        else:
+            invalid_flags.append(bad.alias(name))
+    reason = (
+        pl.concat_str(reasons, separator="; ", ignore_nulls=True)
+        if reasons
+        else pl.lit(None, dtype=pl.String)
+    )
+    flagged = batch.with_columns(reason.alias("_reason"))
+    reject_mask = flagged["_reason"].is_not_null() & (flagged["_reason"] != "")
+    good = flagged.filter(~reject_mask)
+    nulled: dict[str, int] = {}
+    if invalid_flags and good.height:
+        counts = good.select([f.sum() for f in invalid_flags])
+        nulled = {k: int(v) for k, v in counts.row(0, named=True).items() if v}
+    valid = good.select([pl.col("_row"), *values])
+    rejects = flagged.filter(reject_mask).select(
+        pl.col("_row"), pl.col("_reason"), pl.all().exclude("_row", "_reason").cast(pl.String)
+    )
+    return MappedBatch(valid, rejects, nulled)
+
+
+def _unreadable(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.Datetime):
+        return "not a date/time in any configured format (inputs.tables.*.datetime_formats), or before 1970"
+    if dtype == pl.Date:
+        return "not a date in any configured format (inputs.tables.*.date_formats)"
+    if dtype == pl.Boolean:
+        return "not a yes/no value (inputs.tables.*.booleans)"
+    return f"not a valid {str(dtype).lower()}"

@@ -1,0 +1,149 @@
+"""Raw readers: an export file as batches of text columns, whatever its format or encoding.
+
+CSV goes through pyarrow's streaming reader so that rows with the wrong number of fields are
+captured (with their text and record number) instead of crashing the night or being dropped.
+Parquet (a file or a directory of parts) is streamed in record batches the same way.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.dataset as pads
+
+from leadctl.config.inputs import TableConfig
+from leadctl.errors import InputError
+
+BATCH_BYTES = 16 << 20
+_SNIFF_BYTES = 1 << 20
+
+
+@dataclass
+class BadRecord:
+    """A CSV record that could not be split into the header's fields."""
+
+    record: int | None
+    text: str
+    reason: str
+
+
+@dataclass
+class RawSource:
+    """An opened export: its header and a stream of string batches; bad records pile up."""
+
+    path: Path
+    header: list[str]
+    encoding: str | None
+    batches: Iterator[pl.DataFrame]
+    bad_records: list[BadRecord] = field(default_factory=list)
+
+
+def detect_format(cfg: TableConfig) -> str:
+    """csv or parquet, from the config or the path's suffix (a directory means Parquet parts)."""
+    if cfg.format != "auto":
+        return cfg.format
+    path = cfg.path
+    if path.is_dir() or path.suffix.lower() in {".parquet", ".pq"}:
+        return "parquet"
+    return "csv"
+
+
+def detect_encoding(path: Path, configured: str) -> str:
+    """UTF-8 (with or without BOM) unless the bytes say otherwise; then cp1252, as Excel writes."""
+    if configured != "auto":
+        return configured
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
+def _check_readable(path: Path, table: str) -> None:
+    if not path.exists():
+        raise InputError(
+            f"{table}: input file {path} does not exist "
+            f"(set inputs.tables.{table}.path or pass --input-dir)"
+        )
+
+
+def _open_csv(path: Path, encoding: str, delimiter: str, bad: list[BadRecord]) -> pacsv.CSVStreamingReader:
+    def on_bad_row(row: pacsv.InvalidRow) -> str:
+        reason = f"expected {row.expected_columns} fields, found {row.actual_columns}"
+        bad.append(BadRecord(record=row.number, text=row.text, reason=reason))
+        return "skip"
+
+    arrow_encoding = "utf8" if encoding in {"utf-8", "utf-8-sig"} else encoding
+    read_opts = pacsv.ReadOptions(use_threads=False, block_size=BATCH_BYTES, encoding=arrow_encoding)
+    parse_opts = pacsv.ParseOptions(
+        delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
+    )
+    probe_opts = pacsv.ParseOptions(
+        delimiter=delimiter, newlines_in_values=True, invalid_row_handler=lambda _row: "skip"
+    )
+    probe = pacsv.open_csv(path, read_options=read_opts, parse_options=probe_opts)
+    names = probe.schema.names
+    convert = pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in names},
+        strings_can_be_null=True,
+        null_values=[""],  # only empty cells are missing: "NA" is Namibia, "null" may be a name
+    )
+    return pacsv.open_csv(path, read_options=read_opts, parse_options=parse_opts, convert_options=convert)
+
+
+def _csv_batches(reader: pacsv.CSVStreamingReader, path: Path, table: str) -> Iterator[pl.DataFrame]:
+    try:
+        for batch in reader:
+            df = pl.from_arrow(batch)
+            assert isinstance(df, pl.DataFrame)
+            yield df
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"{table}: cannot parse {path}: {exc}") from None
+
+
+def _parquet_batches(dataset: pads.Dataset, path: Path, table: str) -> Iterator[pl.DataFrame]:
+    try:
+        for batch in dataset.to_batches(batch_size=200_000, use_threads=False):
+            df = pl.from_arrow(batch)
+            assert isinstance(df, pl.DataFrame)
+            yield df
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{table}: cannot read Parquet {path}: {exc}") from None
+
+
+def open_source(cfg: TableConfig, table: str) -> RawSource:
+    """Open the export behind one table; raises InputError naming the file when it cannot."""
+    path = cfg.path
+    _check_readable(path, table)
+    fmt = detect_format(cfg)
+    try:
+        if fmt == "parquet":
+            dataset = pads.dataset(path, format="parquet")
+            header = dataset.schema.names
+            return RawSource(path, header, None, _parquet_batches(dataset, path, table))
+        if path.is_dir():
+            raise InputError(f"{table}: {path} is a directory, expected a CSV file")
+        encoding = detect_encoding(path, cfg.encoding)
+        bad: list[BadRecord] = []
+        reader = _open_csv(path, encoding, cfg.delimiter, bad)
+        header = reader.schema.names
+        source = RawSource(path, header, encoding, iter(()), bad)
+        source.batches = _csv_batches(reader, path, table)
+        return source
+    except PermissionError:
+        raise InputError(f"{table}: cannot read {path}: permission denied") from None
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "Empty CSV file" in message:
+            message = "the file is empty (not even a header row)"
+        raise InputError(f"{table}: cannot read {path}: {message}") from None
