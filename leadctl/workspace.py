@@ -95,6 +95,16 @@ class Workspace:
             self.ingest()
         return pl.scan_parquet(self.canonical_dir / f"{name}.parquet")
 
+    def product_groups(self) -> list[str]:
+        """The configured product groups, else those seen in opportunities and activities."""
+        if self.cfg.product_groups:
+            return list(self.cfg.product_groups)
+        seen: set[str] = set()
+        for name in ("opportunities", "activities"):
+            frame = self.table(name).select(pl.col("product_group").drop_nulls().unique()).collect()
+            seen.update(frame["product_group"].to_list())
+        return sorted(seen) or ["all"]
+
     def read_output(self, name: str, *, produced_by: str) -> pl.LazyFrame:
         """A previous stage's Parquet output; a clear error says which command makes it."""
         path = self.output(name)
