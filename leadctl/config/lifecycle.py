@@ -98,7 +98,3 @@ class LifecycleConfig(StrictModel):
             if bad:
                 raise ValueError(f"lifecycle.transitions.{source} names unknown stage(s) {bad}")
         return self
-
-
-class ExpireConfig(StrictModel):
-    """Section ExpireConfig; see configs/default.yaml for every key."""
