@@ -59,3 +59,20 @@ def current_stages(
         .select("lead_id", "product_group", "stage", "entered_at", "days_in_stage", "reason", "changed_by")
         .sort(["lead_id", "product_group"])
     )
+
+
+def open_load(current: pl.LazyFrame, leads: pl.LazyFrame, cfg: LifecycleConfig) -> pl.LazyFrame:
+    """Open leads per rep: (lead, product group) pairs a rep owns in an MQL or sales stage.
+
+    `current` is the output of `current_stages`; ownership is the lead's CRM owner.
+    """
+    working = [cfg.mql_stage, cfg.override_stage, *cfg.active_sales_stages]
+    return (
+        current.filter(pl.col("stage").is_in(working))
+        .join(leads.select("lead_id", "owner_id"), on="lead_id", how="inner")
+        .filter(pl.col("owner_id").is_not_null())
+        .group_by("owner_id")
+        .agg(pl.len().cast(pl.Int64).alias("open_leads"))
+        .rename({"owner_id": "rep_id"})
+        .sort("rep_id")
+    )
