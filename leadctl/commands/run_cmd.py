@@ -1,0 +1,100 @@
+"""`leadctl run`: the whole night in one command, under a lock, with a manifest."""
+
+from __future__ import annotations
+
+import logging
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from leadctl.cli_common import (
+    DEFAULT_CONFIG,
+    AsOfOpt,
+    ConfigOpt,
+    InputDirOpt,
+    JsonOpt,
+    OutOpt,
+    app,
+    console,
+    handle_errors,
+    print_json,
+    workspace,
+)
+from leadctl.io.writers import write_json
+from leadctl.lock import run_lock
+from leadctl.logs import is_quiet
+from leadctl.pipeline import build_manifest, run_pipeline, stage_renderer
+
+log = logging.getLogger("leadctl.run")
+
+
+class Retrain(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+def _render(manifest: dict[str, Any], run_dir: str) -> None:
+    for name, summary in manifest["stages"].items():
+        if "skipped" in summary:
+            console.print(f"[dim]{name}: skipped ({summary['skipped']})[/]")
+            continue
+        renderer = stage_renderer(name) if name != "validate" else None
+        if renderer is not None:
+            renderer(summary)
+    table = Table(title=f"Night of {manifest['as_of']}", title_justify="left")
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    for name, seconds in manifest["durations_seconds"].items():
+        table.add_row(name, f"{seconds:.2f}")
+    console.print(table)
+    for warning in manifest["warnings"]:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    console.print(f"Outputs: {run_dir}  (manifest.json lists every file and count)", highlight=False)
+
+
+@app.command()
+@handle_errors
+def run(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    as_of: AsOfOpt = "today",
+    out: OutOpt = None,
+    input_dir: InputDirOpt = None,
+    retrain: Annotated[
+        Retrain,
+        typer.Option(help="auto: train when a model is missing, old or drifting; always; never."),
+    ] = Retrain.auto,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run the whole night: validate, train (when needed), score, rate, verify, assign, expire, report.
+
+    Writes everything into <out>/<as-of>/ plus manifest.json. Exit codes: 0 ok, 2 config error,
+    3 input error, 4 data-quality threshold breached, 5 another run holds the lock, 6 model error,
+    1 internal error.
+    """
+    ws = workspace(config, as_of, out, input_dir)
+    show_progress = console.is_terminal and not json_out and not is_quiet()
+    with run_lock(ws.cfg.output.dir, label=f"as-of {ws.as_of}"):
+        if show_progress:
+            with Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+            ) as progress:
+                task = progress.add_task("starting", total=None)
+
+                def on_stage(name: str) -> None:
+                    progress.update(task, description=f"{name}")
+
+                runs, warnings = run_pipeline(ws, retrain=retrain.value, on_stage=on_stage)
+        else:
+            runs, warnings = run_pipeline(
+                ws, retrain=retrain.value, on_stage=lambda name: log.info("stage %s", name)
+            )
+        manifest = build_manifest(ws, runs, warnings)
+        write_json(manifest, ws.output("manifest.json"))
+    if json_out:
+        print_json(manifest)
+    elif not is_quiet():
+        _render(manifest, str(ws.run_dir))

@@ -1,0 +1,77 @@
+"""A lock file that keeps two nightly runs from writing into the same output directory.
+
+The lock holds the owner's pid and host. A lock whose process is gone (a crashed or killed run)
+is stale and is taken over, so a kill -9 never blocks the next night.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+from leadctl.errors import LockHeldError
+
+LOCK_NAME = ".leadctl.lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read(path: Path) -> dict[str, object] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _is_stale(owner: dict[str, object] | None) -> bool:
+    if owner is None:  # unreadable or half-written lock: its writer died before finishing
+        return True
+    pid = owner.get("pid")
+    if owner.get("host") != socket.gethostname():
+        return False  # cannot check another machine's processes: treat as held
+    return not isinstance(pid, int) or not _alive(pid)
+
+
+@contextlib.contextmanager
+def run_lock(directory: Path, *, label: str) -> Iterator[Path]:
+    """Hold the lock on `directory` for the block; LockHeldError if a live run holds it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / LOCK_NAME
+    payload = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "run": label})
+    for _attempt in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            owner = _read(path)
+            if not _is_stale(owner):
+                raise LockHeldError(
+                    f"another leadctl run (pid {owner.get('pid') if owner else '?'}, "
+                    f"{owner.get('run') if owner else '?'}) is writing into {directory}; "
+                    f"wait for it to finish, or delete {path} if you are sure it is not running"
+                ) from None
+            path.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as handle:
+            handle.write(payload)
+        break
+    else:
+        raise LockHeldError(f"could not take the lock {path}; another run is starting")
+    try:
+        yield path
+    finally:
+        owner = _read(path)
+        if owner and owner.get("pid") == os.getpid():
+            path.unlink(missing_ok=True)
