@@ -308,7 +308,7 @@ def make_leads(
         rng.random(int((level == V.STUDENT_LEVEL).sum())) < 0.7, 4, 0
     )
     competitor = (rng.random(n) < 0.01) & ~student
-    matched = (rng.random(n) < 0.70) & ~student & ~competitor
+    matched = (rng.random(n) < 0.77) & ~student & ~competitor
     # Matched leads inherit their account; bigger accounts get more leads.
     n_acc = len(acc["emp"])
     a_idx = pick(rng, n, np.sqrt(acc["emp"]))
