@@ -23,6 +23,7 @@ from leadctl.cli_common import (
 from leadctl.errors import DataQualityError
 from leadctl.io.ingest import TableReport
 from leadctl.logs import is_quiet
+from leadctl.schemas import columns_of
 from leadctl.workspace import Workspace
 
 
@@ -56,8 +57,10 @@ def render_reports(reports: dict[str, TableReport], ws: Workspace) -> None:
         detail.add_column("column")
         detail.add_column("coverage", justify="right")
         detail.add_column("values nulled", justify="right")
-        for column, share in r.coverage.items():
-            detail.add_row(column, f"{share:.0%}", str(r.nulled.get(column, "")))
+        canonical = [c.name for c in columns_of(r.table)]
+        ordered = [c for c in canonical if c in r.coverage] + sorted(set(r.coverage) - set(canonical))
+        for column in ordered:
+            detail.add_row(column, f"{r.coverage[column]:.0%}", str(r.nulled.get(column, "")))
         console.print(detail)
         for reason, count in r.reasons.items():
             console.print(f"  rejected {count:,}: {reason}", highlight=False)
