@@ -102,17 +102,19 @@ def _chunk(
     cell = np.repeat(np.arange(m * n_pg), k)
     lead, pg = cell // n_pg, cell % n_pg
     add(lead, t0[lead] + rng.random(len(lead)) * life[lead], _mix(rng, len(lead), V.TOPIC_MIX), pg)
-    # 3. Converters: an intensifying high-intent burst in the ~60 days before the opportunity.
+    # 3. Converters: an intensifying high-intent burst in the ~60 days before the opportunity
+    #    (density rises towards it, so the last weeks say most but the first still say something).
     cv = conv.converted[lo:hi]
-    k = np.where(cv, 1 + rng.poisson(4.0, cv.shape), 0).ravel()
+    k = np.where(cv, 1 + rng.poisson(4.5, cv.shape), 0).ravel()
     cell = np.repeat(np.arange(m * n_pg), k)
     lead, pg = cell // n_pg, cell % n_pg
-    t = conv.opp_time[lo:hi].ravel()[cell] - rng.beta(1.0, 2.2, len(cell)) * 60 * DAY
+    t = conv.opp_time[lo:hi].ravel()[cell] - rng.beta(1.0, 1.5, len(cell)) * 60 * DAY
     add(lead, t, _mix(rng, len(lead), V.BURST_MIX), pg)
-    # 4. Tire-kickers: look-alike bursts that lead nowhere (students and competitors love pricing).
+    # 4. Research episodes that lead nowhere by themselves: look-alike bursts at random times for
+    #    anyone (more likely with intent; students and competitors love the pricing page).
     fl = {key: v[lo:hi] for key, v in leads.flags.items()}
     q = sigmoid(-2.8 + 0.5 * intent) + (0.15 * fl["student"] + 0.4 * fl["competitor"])[:, None]
-    kick = ~cv & (rng.random(cv.shape) < q)
+    kick = rng.random(cv.shape) < q
     k = np.where(kick, 1 + rng.poisson(2.0, cv.shape), 0).ravel()
     center = t0[:, None] + rng.random(cv.shape) * life[:, None]
     cell = np.repeat(np.arange(m * n_pg), k)
