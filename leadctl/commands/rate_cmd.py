@@ -1,0 +1,330 @@
+"""`leadctl rate`: ratings, MQL decisions and the nurture list; `--suggest` proposes cutoffs.
+
+The shell around leadctl.stages.rate: reads scores and canonical tables through the Workspace,
+reads last night's state snapshot, writes ratings.parquet, nurture.csv and tonight's snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from leadctl.cli_common import (
+    DEFAULT_CONFIG,
+    AsOfOpt,
+    ConfigOpt,
+    InputDirOpt,
+    JsonOpt,
+    OutOpt,
+    app,
+    console,
+    handle_errors,
+    print_json,
+    workspace,
+)
+from leadctl.config.rating import ENGAGEMENT_GRADES, FIT_GRADES
+from leadctl.errors import InputError
+from leadctl.io.writers import write_csv, write_parquet
+from leadctl.logs import is_quiet
+from leadctl.stages import rate as stage
+from leadctl.stages.lifecycle import current_stages, open_load
+from leadctl.stages.rate_overrides import RuleReview, review_rules
+from leadctl.stages.rate_suggest import daily_capacity, suggest_cutoffs
+from leadctl.workspace import Workspace
+
+log = logging.getLogger("leadctl.rate")
+
+
+def state_path(ws: Workspace, as_of: date) -> Path:
+    """Tonight's snapshot: one file per as-of date, so re-running a night reads the same input."""
+    return ws.state_dir / "rate" / f"{as_of.isoformat()}.parquet"
+
+
+def previous_state(ws: Workspace) -> tuple[pl.LazyFrame | None, date | None]:
+    """The latest snapshot strictly before as_of (none: the first night)."""
+    folder = ws.state_dir / "rate"
+    dated = []
+    for path in folder.glob("*.parquet") if folder.is_dir() else []:
+        try:
+            day = date.fromisoformat(path.stem)
+        except ValueError:
+            continue
+        if day < ws.as_of:
+            dated.append((day, path))
+    if not dated:
+        return None, None
+    day, path = max(dated)
+    try:
+        frame = pl.scan_parquet(path)
+        columns = frame.collect_schema().names()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise InputError(
+            f"rate state {path} cannot be read ({type(exc).__name__}); move it away to start "
+            "from a first night, or restore it from backup"
+        ) from None
+    missing = [c for c in stage.STATE_SCHEMA if c not in columns]
+    if missing:
+        raise InputError(
+            f"rate state {path} lacks column(s) {missing}; it was not written by this version of "
+            "rate: move it away to start from a first night"
+        )
+    return frame, day
+
+
+def _scores(ws: Workspace) -> pl.LazyFrame:
+    scores = ws.read_output("scores.parquet", produced_by="score")
+    path = ws.output("scores.parquet")
+    missing = stage.missing_score_columns(scores.collect_schema().names())
+    if missing:
+        raise InputError(
+            f"{path} lacks column(s) {missing} (see docs/pipeline.md): re-run `leadctl score "
+            f"--as-of {ws.as_of}`"
+        )
+    dupes = (
+        scores.group_by(stage.KEYS)
+        .len()
+        .filter(pl.col("len") > 1)
+        .sort(stage.KEYS, nulls_last=True)
+        .collect()
+    )
+    if dupes.height:
+        examples = ", ".join(f"{r['lead_id']}/{r['product_group']}" for r in dupes.head(5).iter_rows(named=True))
+        raise InputError(
+            f"{path} has {dupes.height} (lead_id, product_group) pair(s) more than once "
+            f"(e.g. {examples}): re-run `leadctl score --as-of {ws.as_of}`"
+        )
+    return scores
+
+
+def _inputs(ws: Workspace) -> tuple[stage.RateInputs, list[str], date | None]:
+    scores = _scores(ws)
+    seen = scores.select(pl.col("product_group").cast(pl.String).drop_nulls().unique()).collect()
+    groups = sorted(set(ws.product_groups()) | set(seen["product_group"].to_list()))
+    leads = ws.table("leads")
+    current = current_stages(ws.table("stage_history"), leads, groups, ws.cfg.lifecycle, ws.as_of)
+    previous, previous_day = previous_state(ws)
+    inputs = stage.RateInputs(
+        scores=scores,
+        leads=leads,
+        activities=ws.table("activities"),
+        accounts=ws.table("accounts"),
+        opportunities=ws.table("opportunities"),
+        current=current,
+        previous=previous,
+    )
+    return inputs, groups, previous_day
+
+
+def _review(ws: Workspace) -> RuleReview:
+    review = review_rules(ws.cfg.rate.overrides, ws.as_of, ws.cfg.report.review_warning_days)
+    for rule in review.expired:
+        # Rule names and dates only: owners may be people, and logs never name people.
+        log.warning(
+            "override rule '%s' passed its review date %s and no longer applies",
+            rule["name"],
+            rule["review_by"],
+        )
+    return review
+
+
+def _cutoffs_dict(cutoffs: pl.DataFrame) -> dict[str, Any]:
+    def num(value: float | None) -> float | None:
+        return None if value is None else round(value, 4)
+
+    return {
+        row["product_group"]: {
+            "method": row["method"],
+            "fit": {g: num(row[f"fit_{g}"]) for g in "ABC"},
+            "engagement": {str(i): num(row[f"engagement_{i}"]) for i in (1, 2, 3)},
+        }
+        for row in cutoffs.filter(pl.col("product_group").is_not_null()).iter_rows(named=True)
+    }
+
+
+def run_rate(ws: Workspace) -> dict[str, Any]:
+    """Rate tonight's scores, write ratings.parquet, nurture.csv and the state snapshot."""
+    review = _review(ws)
+    inputs, _, previous_day = _inputs(ws)
+    result = stage.rate(inputs, ws.cfg.rate, ws.cfg.lifecycle, ws.as_of)
+    ratings, nurture, state, cutoffs = pl.collect_all(
+        [result.ratings, result.nurture, result.state, result.cutoffs]
+    )
+    write_parquet(ratings, ws.output("ratings.parquet"))
+    write_csv(nurture, ws.output("nurture.csv"), escape=ws.cfg.output.escape_formulas)
+    write_parquet(state, state_path(ws, ws.as_of))
+    groups = stage.summarize(ratings, nurture, ws.cfg.lifecycle.recycled_stage)
+    totals = {
+        key: sum(int(g[key]) for g in groups.values())  # type: ignore[call-overload]
+        for key in ("mqls", "new_mqls", "override_mqls", "new_override_mqls", "nurture")
+    }
+    log.info(
+        "rated %d rows: %d new MQLs, %d new override MQLs, %d to nurture",
+        ratings.height,
+        totals["new_mqls"],
+        totals["new_override_mqls"],
+        totals["nurture"],
+    )
+    warnings = [
+        f"override rule '{r['name']}' passed its review date {r['review_by']} and no longer applies"
+        for r in review.expired
+    ]
+    return {
+        "as_of": ws.as_of.isoformat(),
+        "rows": ratings.height,
+        **totals,
+        "groups": groups,
+        "cutoffs": _cutoffs_dict(cutoffs),
+        "expired_rules": review.expired,
+        "rules_due_for_review": review.due_soon,
+        "previous_state": previous_day.isoformat() if previous_day else None,
+        "outputs": ["ratings.parquet", "nurture.csv"],
+        "warnings": warnings,
+    }
+
+
+def _rule_warnings(summary: dict[str, Any]) -> None:
+    for rule in summary.get("expired_rules", []):
+        console.print(
+            Panel(
+                f"Override rule [bold]{rule['name']}[/] (owner {rule['owner']}) passed its review date "
+                f"{rule['review_by']} ({rule['days_overdue']} days ago) and NO LONGER APPLIES.\n"
+                "Re-evaluate it with its owner, then set a new review_by (or remove it).",
+                title="WARNING: expired override rule",
+                border_style="bold red",
+            ),
+            highlight=False,
+        )
+    for rule in summary.get("rules_due_for_review", []):
+        console.print(
+            f"[yellow]Override rule {rule['name']} (owner {rule['owner']}) is due for review by "
+            f"{rule['review_by']} ({rule['days_left']} days left).[/]",
+            highlight=False,
+        )
+
+
+def render_rate(summary: dict[str, Any]) -> None:
+    """A rating grid (fit A-D × engagement 1-4) per product group, then rule warnings."""
+    for group, data in summary["groups"].items():
+        grid = data["grid"]
+        table = Table(title=f"{group}: ratings as of {summary['as_of']}", title_justify="left")
+        table.add_column("fit \\ engagement")
+        for number in ENGAGEMENT_GRADES:
+            table.add_column(str(number), justify="right")
+        table.add_column("total", justify="right")
+        for letter in FIT_GRADES:
+            counts = [int(grid.get(f"{letter}{n}", 0)) for n in ENGAGEMENT_GRADES]
+            table.add_row(letter, *[f"{c:,}" for c in counts], f"{sum(counts):,}")
+        cut = summary.get("cutoffs", {}).get(group)
+        lines = [
+            f"MQLs {data['mqls']:,} (new {data['new_mqls']:,}) · override MQLs {data['override_mqls']:,} "
+            f"(new {data['new_override_mqls']:,}) · nurture {data['nurture']:,} · "
+            f"re-entries {data['reentries']:,}"
+        ]
+        if cut:
+            def fmt(values: dict[str, float | None]) -> str:
+                return " ".join(f"{k}≥{'-' if v is None else f'{v:g}'}" for k, v in values.items())
+
+            lines.append(f"cutoffs ({cut['method']}): fit {fmt(cut['fit'])} · engagement {fmt(cut['engagement'])}")
+        if data["by_rule"]:
+            lines.append("override rules: " + ", ".join(f"{k} {v:,}" for k, v in data["by_rule"].items()))
+        table.caption = "\n".join(lines)
+        table.caption_justify = "left"
+        console.print(table)
+    _rule_warnings(summary)
+
+
+def run_suggest(ws: Workspace) -> dict[str, Any]:
+    """Candidate cutoffs per product group against the teams' daily capacity (writes nothing)."""
+    review = _review(ws)
+    inputs, groups, _ = _inputs(ws)
+    cfg = ws.cfg
+    load = open_load(inputs.current, inputs.leads, cfg.lifecycle)
+    capacity = daily_capacity(ws.table("reps"), load, groups, cfg.rate.suggest, ws.as_of)
+    prepared = stage.prepare(inputs, review.active, cfg.lifecycle, ws.as_of).collect()
+    proposals = suggest_cutoffs(prepared, capacity, cfg.rate, cfg.lifecycle, ws.as_of)
+    return {
+        "as_of": ws.as_of.isoformat(),
+        "capacity": capacity.to_dicts(),
+        "groups": proposals,
+        "expired_rules": review.expired,
+        "rules_due_for_review": review.due_soon,
+    }
+
+
+def render_suggest(summary: dict[str, Any]) -> None:
+    """One table of candidates per group; the recommended one is marked, with a config snippet."""
+    capacity = {row["product_group"]: row for row in summary["capacity"]}
+    for group, data in summary["groups"].items():
+        cap = capacity.get(group, {})
+        table = Table(
+            title=(
+                f"{group}: {cap.get('reps', 0)} reps, {cap.get('free_slots', 0):g} free slots, "
+                f"capacity {data['capacity_per_day']:g} new MQLs/day"
+            ),
+            title_justify="left",
+        )
+        for col in ("", "factor", "fit A/B/C shares", "eng 1/2/3 shares", "fit cutoffs", "eng cutoffs",
+                    "new MQLs", "Δ MQLs", "exp. conversions", "Δ conversions", "fits"):
+            table.add_column(col, justify="left" if "shares" in col or "cutoffs" in col else "right")
+
+        def row(mark: str, trial: dict[str, Any], label: str) -> list[str]:
+            def nums(values: list[float | None]) -> str:
+                return "/".join("-" if v is None else f"{v:g}" for v in values)
+
+            return [
+                mark, label, nums(trial["fit_shares"]), nums(trial["engagement_shares"]),
+                nums(trial["fit_cutoffs"]), nums(trial["engagement_cutoffs"]), f"{trial['new_mqls']:,}",
+                f"{trial['delta_new_mqls']:+,}", f"{trial['expected_conversions']:.2f}",
+                f"{trial['delta_conversions']:+.2f}", "yes" if trial["fits"] else "no",
+            ]
+
+        table.add_row(*row("", data["current"], f"current ({data['current']['method']})"))
+        best = None
+        for trial in data["candidates"]:
+            chosen = trial["factor"] == data["recommended_factor"]
+            best = trial if chosen else best
+            table.add_row(*row("→" if chosen else "", trial, f"×{trial['factor']:g}"))
+        console.print(table)
+        if best is not None:
+            note = "" if data["recommended_fits"] else "  (no candidate fits; this is the tightest)"
+            console.print(
+                f"Suggested for {group}{note}: rate.group_cutoffs.{group}: "
+                f"{{method: share, fit: {best['fit_shares']}, engagement: {best['engagement_shares']}}}",
+                highlight=False,
+            )
+    console.print("Nothing was changed: copy the cutoffs you choose into the config.", style="dim")
+    _rule_warnings(summary)
+
+
+@app.command("rate")
+@handle_errors
+def rate_command(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    as_of: AsOfOpt = "today",
+    out: OutOpt = None,
+    input_dir: InputDirOpt = None,
+    json_out: JsonOpt = False,
+    suggest: Annotated[
+        bool,
+        typer.Option("--suggest", help="Propose cutoffs that fit rep capacity; prints, writes nothing."),
+    ] = False,
+) -> None:
+    """Rate scored leads per product group (A-D × 1-4), apply the action matrix and override rules.
+
+    Reads <out>/<as-of>/scores.parquet; writes ratings.parquet, nurture.csv and a state snapshot
+    (for hysteresis and re-entry counts). Override rules past review_by stop applying and are
+    reported loudly. With --suggest, nothing is written.
+    """
+    ws = workspace(config, as_of, out, input_dir)
+    summary = run_suggest(ws) if suggest else run_rate(ws)
+    if json_out:
+        print_json(summary)
+    elif not is_quiet():
+        (render_suggest if suggest else render_rate)(summary)
