@@ -17,7 +17,7 @@ import polars as pl
 from leadctl import sample_vocab as V
 from leadctl.sample_events import Conversions
 from leadctl.sample_people import Leads
-from leadctl.sample_util import DAY, MKTO_DATETIME, pick, rng_for, sigmoid, take, to_frame
+from leadctl.sample_util import DAY, MKTO_DATETIME, keep, pick, rng_for, sigmoid, take, to_frame
 
 CHUNK_LEADS = 50_000
 YEAR = 365 * DAY
@@ -166,9 +166,7 @@ def activity_chunks(
                 "activityDate": when.dt.to_string(MKTO_DATETIME),
                 "activityTypeName": take(V.ACTIVITY_TYPES, atype),
                 "primaryAttributeValue": assets.asset.gather(asset),
-                "productGroup": pl.select(
-                    pl.when(pl.Series(pg >= 0)).then(take(pgs, np.maximum(pg, 0)))
-                ).to_series(),
+                "productGroup": keep(pg >= 0, take(pgs, np.maximum(pg, 0))),
                 "campaignName": pl.concat_str(
                     [
                         when.dt.year().cast(pl.String),

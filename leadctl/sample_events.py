@@ -22,6 +22,7 @@ from leadctl.sample_util import (
     bool_true,
     fmt_time,
     fmt_time_or_null,
+    keep,
     pick,
     ragged,
     sf_ids,
@@ -222,11 +223,9 @@ def make_history(
             "Stage__c": take(V.STAGES, stages),
             "CreatedDate": fmt_time(times, SF_DATETIME),
             "CreatedById": users.ids.gather(actor),
-            "Reason__c": pl.select(
-                pl.when(pl.Series(has_reason & (reasons >= 0))).then(
-                    take(all_reasons, np.maximum(reasons, 0))
-                )
-            ).to_series(),
+            "Reason__c": keep(
+                has_reason & (reasons >= 0), take(all_reasons, np.maximum(reasons, 0))
+            ),
         }
     )
     pairs = {
@@ -317,9 +316,7 @@ def lead_outcomes(
     return to_frame(
         {
             "Lifecycle_Stage__c": take(V.STAGES, stage),
-            "OwnerId": pl.select(
-                pl.when(pl.Series(owner >= 0)).then(users.ids.gather(np.maximum(owner, 0)))
-            ).to_series(),
+            "OwnerId": keep(owner >= 0, users.ids.gather(np.maximum(owner, 0))),
             "IsConverted": bool_true(converted),
             "ConvertedDate": fmt_time_or_null(
                 np.where(converted, first_opp, 0), converted, SF_DATE

@@ -13,7 +13,17 @@ import numpy as np
 import polars as pl
 
 from leadctl import sample_vocab as V
-from leadctl.sample_util import DAY, SF_DATE, bool_true, fmt_time, pick, sf_ids, take, to_frame
+from leadctl.sample_util import (
+    DAY,
+    SF_DATE,
+    bool_true,
+    fmt_time,
+    keep,
+    pick,
+    sf_ids,
+    take,
+    to_frame,
+)
 
 
 @dataclass
@@ -111,19 +121,13 @@ def make_users(rng: np.random.Generator, n_leads: int, n_pg: int, export: int) -
                 rng.integers(20, 41, n),
             ),
             "IsActive": bool_true(~inactive),
-            "Out_Of_Office_From__c": pl.select(
-                pl.when(pl.Series(ooo)).then(fmt_time(ooo_from, SF_DATE))
-            ).to_series(),
-            "Out_Of_Office_To__c": pl.select(
-                pl.when(pl.Series(ooo)).then(fmt_time(ooo_to, SF_DATE))
-            ).to_series(),
+            "Out_Of_Office_From__c": keep(ooo, fmt_time(ooo_from, SF_DATE)),
+            "Out_Of_Office_To__c": keep(ooo, fmt_time(ooo_to, SF_DATE)),
             "TimeZoneSidKey": take(
                 sum((V.TIMEZONES[r] for r in V.TEAM_REGIONS), []), reg * 4 + tz_idx
             ),
             "Working_Hours__c": take(V.WORKING_HOURS, pick(rng, n, [0.55, 0.15, 0.15, 0.15])),
-            "ManagerId": pl.select(
-                pl.when(pl.Series(~is_mgr)).then(ids.gather(manager_of_team[team]))
-            ).to_series(),
+            "ManagerId": keep(~is_mgr, ids.gather(manager_of_team[team])),
         }
     )
     workers = [np.flatnonzero((team == t) & ~is_mgr) for t in range(len(teams))]
@@ -373,9 +377,7 @@ def make_leads(
         .otherwise(fa)
     ).to_series()
     no_email = rng.random(n) < 0.03
-    email = pl.select(
-        pl.when(pl.Series(~no_email)).then(pl.concat_str([local, domain], separator="@"))
-    ).to_series()
+    email = keep(~no_email, pl.concat_str([local, domain], separator="@"))
     region = np.array([V.REGIONS.index(c[1]) for c in V.COUNTRIES])[country]
     states = [s for c in V.COUNTRIES for s in c[5]] or [""]
     st_off = np.r_[0, np.cumsum([len(c[5]) for c in V.COUNTRIES])]
@@ -443,19 +445,15 @@ def make_leads(
             "Phone": _phones(rng, country),
             "Title": title_s,
             "Company": company,
-            "Industry": pl.select(
-                pl.when(pl.Series(industry >= 0)).then(
-                    take([i[0] for i in V.INDUSTRIES], np.maximum(industry, 0))
-                )
-            ).to_series(),
+            "Industry": keep(
+                industry >= 0, take([i[0] for i in V.INDUSTRIES], np.maximum(industry, 0))
+            ),
             "NumberOfEmployees": pl.Series(emp).set(pl.Series(rng.random(n) < 0.1), None),
             "AnnualRevenue": pl.Series(rev).set(pl.Series(rng.random(n) < 0.25), None),
             "Country": pl.Series(_spell_country(rng, country)).set(
                 pl.Series(rng.random(n) < 0.02), None
             ),
-            "State": pl.select(
-                pl.when(pl.Series(has_state)).then(take(states, state_i))
-            ).to_series(),
+            "State": keep(has_state, take(states, state_i)),
             "LeadSource": take([s[0] for s in V.LEAD_SOURCES], source),
             "HasOptedOutOfEmail": bool_true(opt_out),
             "DoNotCall": bool_true(dnc),

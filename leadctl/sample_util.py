@@ -57,10 +57,14 @@ def fmt_time(secs: np.ndarray, fmt: str) -> pl.Series:
     return pl.from_epoch(pl.Series(secs, dtype=pl.Int64), time_unit="s").dt.to_string(fmt)
 
 
+def keep(mask: np.ndarray, values: pl.Series | pl.Expr) -> pl.Series:
+    """values where mask is True, else null (an empty field in the CSV)."""
+    return pl.select(pl.when(pl.Series(np.asarray(mask, dtype=bool))).then(values)).to_series()
+
+
 def fmt_time_or_null(secs: np.ndarray, mask: np.ndarray, fmt: str) -> pl.Series:
     """Like fmt_time, but empty (null) where mask is False."""
-    s = fmt_time(np.where(mask, secs, 0), fmt)
-    return pl.select(pl.when(pl.Series(mask)).then(s)).to_series()
+    return keep(mask, fmt_time(np.where(mask, secs, 0), fmt))
 
 
 def take(values: Sequence[str | None], idx: np.ndarray) -> pl.Series:
