@@ -1,5 +1,21 @@
 """CLI commands, one module per command group; importing a module registers its commands."""
 
-from leadctl.commands import config_cmd, init_cmd, rate_cmd, run_cmd, sample_cmd, validate_cmd
+from leadctl.commands import (
+    config_cmd,
+    init_cmd,
+    rate_cmd,
+    run_cmd,
+    sample_cmd,
+    validate_cmd,
+    verify_cmd,
+)
 
-__all__ = ["config_cmd", "init_cmd", "rate_cmd", "run_cmd", "sample_cmd", "validate_cmd"]
+__all__ = [
+    "config_cmd",
+    "init_cmd",
+    "rate_cmd",
+    "run_cmd",
+    "sample_cmd",
+    "validate_cmd",
+    "verify_cmd",
+]

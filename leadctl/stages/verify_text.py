@@ -1,0 +1,124 @@
+"""Text normalisers verify shares: blanks, name keys, company keys and registrable domains.
+
+The per-value library calls (tldextract) run once per distinct value, never per row: callers
+pass unique values and join the result back.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import cache
+
+import polars as pl
+import tldextract
+
+
+def cleaned(column: str, blank_values: Iterable[str]) -> pl.Expr:
+    """The column as stripped text; null when empty or a placeholder like 'n/a' (case-insensitive)."""
+    text = pl.col(column).cast(pl.String).str.strip_chars()
+    blanks = pl.Series(sorted({b.strip().lower() for b in blank_values}), dtype=pl.String)
+    return pl.when(text.str.to_lowercase().is_in(blanks.implode())).then(None).otherwise(text)
+
+
+def folded(expr: pl.Expr) -> pl.Expr:
+    """Accent-free, lower-case words: 'José  GARCÍA' → 'jose garcia'; other scripts are kept."""
+    return (
+        expr.str.normalize("NFKD")
+        .str.replace_all(r"\p{M}", "")
+        .str.to_lowercase()
+        .str.replace_all(r"[^\p{L}\p{N}]+", " ")
+        .str.strip_chars()
+    )
+
+
+def name_key(first: pl.Expr, last: pl.Expr) -> pl.Expr:
+    """'first last' folded, or null unless both parts are present (a surname alone is not a person)."""
+    f, la = folded(first), folded(last)
+    ok = (f.str.len_chars() > 0) & (la.str.len_chars() > 0)
+    return pl.when(ok).then(pl.concat_str([f, la], separator=" ")).otherwise(None)
+
+
+def _fold_text(value: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", value)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.casefold()
+
+
+@cache
+def _suffix_tokens(suffixes: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """Legal suffixes as token tuples, longest first, so 'sa de cv' wins over 'cv'."""
+    tokens = {tuple(_company_tokens(s)) for s in suffixes}
+    return tuple(sorted((t for t in tokens if t), key=lambda t: (-len(t), t)))
+
+
+def _company_tokens(value: str) -> list[str]:
+    text = _fold_text(value).replace("&", " and ")
+    text = re.sub(r"(?<=\w)[.'’](?=\w)", "", text)  # S.A. → sa, O'Neil → oneil
+    return re.sub(r"[^\w]+", " ", text).split()
+
+
+def company_key(value: str, suffixes: tuple[str, ...]) -> str | None:
+    """A company name without case, accents, punctuation, a leading 'the' or legal suffixes.
+
+    'The Acme Systems, Inc.' → 'acme systems'; 'Müller GmbH & Co. KG' → 'muller'. A name that
+    is only a legal form keeps it ('Inc' → 'inc'); null if no letters or digits are left.
+    """
+    tokens = _company_tokens(value)
+    if tokens[:1] == ["the"] and len(tokens) > 1:
+        tokens = tokens[1:]
+    table = _suffix_tokens(suffixes)
+    changed = True
+    while changed and tokens:
+        changed = False
+        for suffix in table:
+            n = len(suffix)
+            if len(tokens) > n and tuple(tokens[-n:]) == suffix:
+                tokens = tokens[:-n]
+                changed = True
+                break
+        if tokens and tokens[-1] == "and" and len(tokens) > 1:  # 'muller and' after '& Co. KG'
+            tokens = tokens[:-1]
+            changed = True
+    return " ".join(tokens) or None
+
+
+def company_keys(values: pl.Series, suffixes: Iterable[str]) -> pl.DataFrame:
+    """Distinct company names → their keys (columns `company_raw`, `company_key`)."""
+    table = tuple(sorted(set(suffixes)))
+    unique = values.drop_nulls().unique().sort().to_list()
+    return pl.DataFrame(
+        {"company_raw": unique, "company_key": [company_key(v, table) for v in unique]},
+        schema={"company_raw": pl.String, "company_key": pl.String},
+    )
+
+
+@cache
+def _extractor() -> tldextract.TLDExtract:
+    """tldextract on its bundled public-suffix snapshot: no network, no cache directory."""
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def registrable_domain(value: str) -> str | None:
+    """'https://www.acme.co.uk/about' → 'acme.co.uk'; null for hosts without a public suffix."""
+    text = value.strip().lower()
+    if "@" in text and "/" not in text:
+        text = text.rsplit("@", 1)[1]
+    try:
+        result = _extractor()(text)
+    except (ValueError, UnicodeError):
+        return None
+    domain = getattr(result, "top_domain_under_public_suffix", None)
+    if domain is None:  # tldextract < 5.3
+        domain = result.registered_domain
+    return domain or None
+
+
+def registrable_domains(values: pl.Series) -> pl.DataFrame:
+    """Distinct host / URL strings → registrable domain (columns `host`, `registrable`)."""
+    unique = values.drop_nulls().unique().sort().to_list()
+    return pl.DataFrame(
+        {"host": unique, "registrable": [registrable_domain(v) for v in unique]},
+        schema={"host": pl.String, "registrable": pl.String},
+    )
