@@ -1,6 +1,7 @@
 """CLI commands, one module per command group; importing a module registers its commands."""
 
 from leadctl.commands import (
+    assign_cmd,
     config_cmd,
     init_cmd,
     rate_cmd,
@@ -11,6 +12,7 @@ from leadctl.commands import (
 )
 
 __all__ = [
+    "assign_cmd",
     "config_cmd",
     "init_cmd",
     "rate_cmd",

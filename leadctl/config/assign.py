@@ -209,6 +209,7 @@ class AssignConfig(StrictModel):
     owner_scope: OwnerScope = "product_group"
     account_mode: bool = False
     default_capacity: int = Field(default=50, ge=0)
+    excluded_roles: list[str] = Field(default_factory=list)
     role_weights: dict[str, float] = Field(default_factory=dict)
     rep_weights: dict[str, float] = Field(default_factory=dict)
     balance_half_life_days: float = Field(default=14.0, gt=0)

@@ -107,6 +107,7 @@ class AssignResult:
     log: pl.DataFrame
     state: pl.DataFrame
     roster: pl.DataFrame  # per rep after tonight: capacity, open_before, open_leads, assigned value
+    shares: pl.DataFrame  # team, owner_id, assigned, expected_value: tonight's split
     kept: int
     warnings: list[str] = field(default_factory=list)
 
@@ -492,6 +493,9 @@ def assign(
         log=night_log,
         state=state,
         roster=ctx.roster.join(ctx.homes, on="rep_id", how="left").sort("rep_id"),
+        shares=assigned_rows.group_by("team", "owner_id")
+        .agg(pl.len().cast(pl.Int64).alias("assigned"), pl.col("propensity").fill_null(0.0).sum().alias("expected_value"))
+        .sort("team", "owner_id"),
         kept=kept,
         warnings=warnings,
     )

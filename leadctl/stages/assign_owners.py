@@ -97,7 +97,7 @@ def ownership(
 
     `current`: lead_id, product_group, stage, entered_at (lifecycle.current_stages).
     `history`: canonical stage history. Previous-owner evidence, most recent wins: the assignments
-    log, stage changes made by a known rep, and the CRM owner of a lead that was once in a working
+    log, moves into a sales stage made by a known rep, and the CRM owner of a lead that was once in a working
     stage (dated when the lead entered its current stage).
     """
     working = working_stages(cfg)
@@ -116,7 +116,9 @@ def ownership(
     ).join(verified.select(KEYS), on=KEYS, how="semi")
     was_worked = hist.filter(pl.col("stage").is_in(working)).select(KEYS).unique()
     rep_ids = roster.select("rep_id")
-    by_rep = hist.join(rep_ids, left_on="changed_by", right_on="rep_id", how="semi").select(
+    # A rep who moved the lead into a sales stage worked it (creating an inquiry does not count).
+    sales = hist.filter(pl.col("stage").is_in(cfg.active_sales_stages))
+    by_rep = sales.join(rep_ids, left_on="changed_by", right_on="rep_id", how="semi").select(
         *KEYS, pl.col("changed_by").alias("_who"), pl.col("changed_at").alias("_when"), pl.lit(1).alias("_src")
     )
     base = (

@@ -117,13 +117,17 @@ def build_roster(
 
 
 def team_members(roster: pl.DataFrame, cfg: AssignConfig) -> pl.DataFrame:
-    """(team, rep_id) for every configured team: its listed members, else reps of that team."""
+    """(team, rep_id) for every configured team: its listed members, else reps of that team.
+
+    Reps whose role is in `excluded_roles` (e.g. managers) take no leads from distribution.
+    """
     parts = []
+    pool = roster.filter(~pl.col("role").is_in(cfg.excluded_roles).fill_null(False))
     for team in cfg.teams:
         if team.members:
-            ids = roster.filter(pl.col("rep_id").is_in(team.members)).select("rep_id")
+            ids = pool.filter(pl.col("rep_id").is_in(team.members)).select("rep_id")
         else:
-            ids = roster.filter(pl.col("rep_team") == team.name).select("rep_id")
+            ids = pool.filter(pl.col("rep_team") == team.name).select("rep_id")
         parts.append(ids.with_columns(pl.lit(team.name).alias("team")))
     if not parts:
         return pl.DataFrame(schema={"team": pl.String, "rep_id": pl.String})
