@@ -1,0 +1,100 @@
+"""The expire summary: counts per team and rep for the console, `--json` and the manifest."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from leadctl.stages.expire_common import NO_REP, NO_TEAM
+from leadctl.stages.expire_rules import RULE_ORDER
+
+METRICS = [
+    *(f"expired_{rule}" for rule in RULE_ORDER),
+    "feedback_recycle",
+    "feedback_disqualify",
+    "sla_breaches",
+    "persistence_breaches",
+    "zombies",
+    "missing_reason",
+    "unknown_reason",
+    "data_fix",
+    "suppressions",
+    "illegal_transitions",
+    "reassign",
+]
+
+
+def _metric_rows(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """One row per counted item: rep_id, team, metric."""
+    rule = pl.col("rule")
+    parts = [
+        frames["stage_updates"].select(
+            pl.col("owner_id").alias("rep_id"),
+            "team",
+            pl.when(rule.is_in(RULE_ORDER))
+            .then(pl.lit("expired_") + rule)
+            .otherwise(rule)
+            .alias("metric"),
+        ),
+        frames["sla_breaches"].select(
+            pl.col("owner_id").alias("rep_id"), "team", pl.lit("sla_breaches").alias("metric")
+        ),
+        frames["persistence_breaches"].select(
+            "rep_id", "team", pl.lit("persistence_breaches").alias("metric")
+        ),
+        frames["zombies"].select(
+            pl.col("owner_id").alias("rep_id"), "team", pl.lit("zombies").alias("metric")
+        ),
+        frames["feedback_issues"].select("rep_id", "team", pl.col("issue").alias("metric")),
+        frames["suppression"].select(
+            pl.col("owner_id").alias("rep_id"), "team", pl.lit("suppressions").alias("metric")
+        ),
+        frames["illegal_transitions"].select(
+            pl.col("changed_by").alias("rep_id"),
+            "team",
+            pl.lit("illegal_transitions").alias("metric"),
+        ),
+        frames["reassign"].select(
+            pl.col("previous_owner_id").alias("rep_id"), "team", pl.lit("reassign").alias("metric")
+        ),
+    ]
+    return pl.concat([p.cast(pl.String) for p in parts]).with_columns(
+        pl.col("rep_id").fill_null(NO_REP).replace("", NO_REP),
+        pl.col("team").fill_null(NO_TEAM).replace("", NO_TEAM),
+    )
+
+
+def _zeroes() -> dict[str, int]:
+    return dict.fromkeys(METRICS, 0)
+
+
+def summarize(frames: dict[str, pl.DataFrame], as_of: date) -> dict[str, Any]:
+    """Totals, counts per team and per rep within the team, and row counts per output file.
+
+    Items are attributed to the owner (expirations, SLA breaches, zombies, suppressions,
+    reassignments) or to the rep who logged the stage change (feedback issues, persistence
+    breaches, illegal transitions).
+    """
+    counts = (
+        _metric_rows(frames)
+        .group_by("team", "rep_id", "metric")
+        .agg(pl.len().alias("n"))
+        .sort("team", "rep_id", "metric")
+    )
+    totals = _zeroes()
+    teams: dict[str, dict[str, Any]] = {}
+    for row in counts.iter_rows(named=True):  # aggregated: one row per team x rep x metric
+        team = teams.setdefault(row["team"], {"totals": _zeroes(), "reps": {}})
+        rep = team["reps"].setdefault(row["rep_id"], _zeroes())
+        for bucket in (totals, team["totals"], rep):
+            bucket[row["metric"]] += row["n"]
+    expired = sum(totals[f"expired_{rule}"] for rule in RULE_ORDER)
+    return {
+        "as_of": as_of.isoformat(),
+        "expired": expired,
+        "totals": totals,
+        "teams": teams,
+        "rows": {name: frame.height for name, frame in frames.items()},
+    }

@@ -1,0 +1,85 @@
+"""The marketing suppression list: leads the marketing platform must not send to.
+
+Leads a rep is working (an active sales stage after tonight's updates) and leads closed with a
+reason whose action is `suppress` (e.g. a competitor).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from leadctl.config.expire import ExpireConfig
+from leadctl.config.lifecycle import LifecycleConfig
+from leadctl.stages.expire_common import PAIR, UTC_DT, reference
+
+SUPPRESSION_COLUMNS = [*PAIR, "stage", "source", "reason", "since", "owner_id", "team"]
+
+
+def suppression(
+    classified: pl.LazyFrame,
+    updates: pl.LazyFrame,
+    lifecycle: LifecycleConfig,
+    cfg: ExpireConfig,
+    as_of: date,
+) -> pl.LazyFrame:
+    """One row per suppressed (lead, group): source "reason" wins over "stage".
+
+    `classified` is `classify_reasons` output (one row per pair, with in_scope, owner_id,
+    team); `updates` are tonight's stage updates, applied first so an expired lead is no
+    longer suppressed for being in a sales stage (a lead moved into a suppressed stage tonight
+    is suppressed since as-of).
+    """
+    s = cfg.suppression
+    after = (
+        classified.filter(pl.col("in_scope"))
+        .join(updates.select(*PAIR, "new_stage"), on=PAIR, how="left")
+        .with_columns(
+            pl.col("new_stage").is_not_null().alias("_updated"),
+            pl.coalesce("new_stage", "stage").alias("stage"),
+        )
+    )
+    parts = []
+    if s.suppress_reasons:
+        parts.append(
+            after.filter(
+                ~pl.col("_updated")
+                & (pl.col("reason_status") == "known")
+                & (pl.col("action") == "suppress")
+            ).with_columns(
+                pl.lit("reason").alias("source"),
+                pl.col("reason_name").alias("reason"),
+                pl.col("entered_at").alias("since"),
+            )
+        )
+    stages = [*(lifecycle.active_sales_stages if s.active_sales_stages else []), *s.extra_stages]
+    if stages:
+        parts.append(
+            after.filter(pl.col("stage").is_in(stages)).with_columns(
+                pl.lit("stage").alias("source"),
+                pl.lit(None, dtype=pl.String).alias("reason"),
+                pl.when(pl.col("_updated"))
+                .then(pl.lit(reference(as_of), dtype=UTC_DT))
+                .otherwise(pl.col("entered_at"))
+                .alias("since"),
+            )
+        )
+    if not parts:
+        return pl.DataFrame(
+            schema={
+                "lead_id": pl.String,
+                "product_group": pl.String,
+                "stage": pl.String,
+                "source": pl.String,
+                "reason": pl.String,
+                "since": UTC_DT,
+                "owner_id": pl.String,
+                "team": pl.String,
+            }
+        ).lazy()
+    return (
+        pl.concat([p.select(SUPPRESSION_COLUMNS) for p in parts])
+        .unique(subset=PAIR, keep="first", maintain_order=True)
+        .sort(PAIR)
+    )
