@@ -3,6 +3,7 @@
 from leadctl.commands import (
     assign_cmd,
     config_cmd,
+    expire_cmd,
     init_cmd,
     rate_cmd,
     run_cmd,
@@ -14,6 +15,7 @@ from leadctl.commands import (
 __all__ = [
     "assign_cmd",
     "config_cmd",
+    "expire_cmd",
     "init_cmd",
     "rate_cmd",
     "run_cmd",

@@ -97,4 +97,17 @@ class LifecycleConfig(StrictModel):
             bad = [s for s in [source, *targets] if s not in known]
             if bad:
                 raise ValueError(f"lifecycle.transitions.{source} names unknown stage(s) {bad}")
+        # A stage no transition leads to could only appear as an illegal transition.
+        reached, frontier = {self.initial_stage}, [self.initial_stage]
+        while frontier:
+            for target in self.transitions.get(frontier.pop(), []):
+                if target not in reached:
+                    reached.add(target)
+                    frontier.append(target)
+        unreachable = [s for s in self.stages if s not in reached]
+        if unreachable:
+            raise ValueError(
+                f"lifecycle.stages {unreachable} cannot be reached from initial_stage "
+                f"{self.initial_stage!r} through lifecycle.transitions; add a transition into them"
+            )
         return self
