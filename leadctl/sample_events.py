@@ -32,7 +32,8 @@ from leadctl.sample_util import (
 )
 
 # Intercept of the conversion logit: tuned so ~10-20 % of leads convert in some group by export.
-CONVERSION_BIAS = -2.6
+CONVERSION_BIAS = -2.7
+CROSS_SELL = 0.3  # chance a converted lead later opens each other product group
 (INQ, MQL, SAL, SQL, OPP, WON, LOST, REC, DQ) = range(9)
 
 
@@ -46,14 +47,20 @@ def draw_conversions(rng: np.random.Generator, leads: Leads, export: int) -> Con
     """Each (lead, product group) converts with sigmoid(fit + intent + custom fields - negatives).
     Half of the buyers are quick (gamma delay, weeks after creation), half open a buying window
     at a uniform time within two years (long nurture); what would happen after export is
-    censored."""
+    censored. Land and expand: a buyer often opens a second group a few months after the first
+    (more positive examples without more leads converting)."""
     logit = CONVERSION_BIAS + 0.9 * leads.fit + 1.1 * leads.intent + leads.extra[:, None]
     will = rng.random(logit.shape) < sigmoid(logit)
     quick = rng.random(logit.shape) < 0.5
     delay_days = 3 + np.where(quick, rng.gamma(1.3, 50, logit.shape), rng.random(logit.shape) * 700)
-    delay = (delay_days * DAY).astype(np.int64)
-    opp_time = leads.created[:, None] + delay
-    return Conversions(will & (opp_time < export - 3600), opp_time)
+    opp_time = leads.created[:, None] + (delay_days * DAY).astype(np.int64)
+    converted = will & (opp_time < export - 3600)
+    first = np.where(converted, opp_time, np.iinfo(np.int64).max).min(axis=1, keepdims=True)
+    expand_at = first + ((20 + rng.gamma(1.5, 60, logit.shape)) * DAY).astype(np.int64)
+    expand = ~converted & (first < export) & (rng.random(logit.shape) < CROSS_SELL)
+    expand &= expand_at < export - 3600
+    opp_time = np.where(expand, expand_at, opp_time)
+    return Conversions(converted | expand, opp_time)
 
 
 def make_opportunities(
