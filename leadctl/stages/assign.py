@@ -338,6 +338,14 @@ def _audit(
         pl.col("detail").fill_null("not evaluated: an earlier rule decided"),
     )
     routed = rows.filter(~pl.col("owned")).select(*KEYS, "unit_id").join(per_unit, on="unit_id", how="inner")
+    skipped = rows.filter(pl.col("owned")).select(*KEYS, "unit_id").join(rules, how="cross").with_columns(
+        pl.lit(False).alias("evaluated"),
+        pl.lit(False).alias("matched"),
+        pl.lit("not_evaluated").alias("outcome"),
+        pl.lit(None, dtype=pl.String).alias("owner_id"),
+        pl.lit(None, dtype=pl.String).alias("team"),
+        pl.lit("not evaluated: already owned").alias("detail"),
+    )
     existing = rows.select(
         *KEYS,
         "unit_id",
@@ -357,7 +365,8 @@ def _audit(
                                   pl.lit(" is inactive or the lead is not in a working stage")]))
         .alias("detail"),
     )
-    return pl.concat([existing, routed], how="vertical_relaxed").select(AUDIT_COLUMNS).sort(
+    parts = [existing.select(AUDIT_COLUMNS), routed.select(AUDIT_COLUMNS), skipped.select(AUDIT_COLUMNS)]
+    return pl.concat(parts, how="vertical_relaxed").sort(
         ["lead_id", "product_group", "rule_order"]
     )
 
