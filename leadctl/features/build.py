@@ -1,0 +1,111 @@
+"""Assemble the feature frames for a set of (lead, product group, snapshot) keys.
+
+Two lazy frames: `base` (one row per lead and snapshot: fit, lead-level engagement and custom
+features) and `per_group` (one row per lead, group and snapshot: group-specific behaviour), so
+scoring several groups does not copy the wide lead-level part once per group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+from leadctl.config.scoring import FeaturesConfig
+from leadctl.errors import ConfigError
+from leadctl.features import engagement as E
+from leadctl.features.fit import FIT_FEATURES, account_keys, fit_frame
+from leadctl.features.snapshots import Tables
+
+_MONEY_CHARS = r"[\s,$€£¥]"
+
+
+@dataclass
+class FeatureFrames:
+    base: pl.LazyFrame  # lead_id, snapshot_at, account_key, title, features ...
+    per_group: pl.LazyFrame  # lead_id, product_group, snapshot_at, group features ...
+
+    def for_group(self, group: str) -> pl.LazyFrame:
+        """Rows of one product group with every feature column (base + group-specific)."""
+        pg = self.per_group.filter(pl.col("product_group") == group)
+        return pg.join(self.base, on=E.KEYS, how="left").sort(["lead_id", "snapshot_at"])
+
+
+def missing_custom_columns(leads_schema: pl.Schema, cfg: FeaturesConfig) -> list[str]:
+    """Custom feature columns the leads table does not have."""
+    return [c.column for c in cfg.custom if c.column not in leads_schema]
+
+
+def check_custom(leads_schema: pl.Schema, cfg: FeaturesConfig) -> None:
+    """Custom features must name existing leads columns and not clash with built-in names."""
+    builtin = {n for n, _, _ in FIT_FEATURES} | {"lead_id", "snapshot_at", "product_group", "title",
+                                                 "account_key", "label"}
+    clash = [c.column for c in cfg.custom if c.column in builtin or c.column.startswith(("n_", "pg_"))]
+    if clash:
+        raise ConfigError(
+            f"train.features.custom: {clash} clash with built-in feature names; map the export column "
+            "to another name under inputs.tables.leads.extra_columns"
+        )
+    missing = missing_custom_columns(leads_schema, cfg)
+    if missing:
+        raise ConfigError(
+            f"train.features.custom names {missing}, which the leads table does not have; declare "
+            "them under inputs.tables.leads.extra_columns (name: ExportHeader)"
+        )
+
+
+def _custom_expr(name: str, kind: str, dtype: pl.DataType) -> pl.Expr:
+    """A custom column as a feature: numbers from numeric or '1,200 $'-like text; else tidy text."""
+    col = pl.col(f"__custom_{name}")
+    if kind == "numeric":
+        if dtype.is_numeric() or dtype == pl.Boolean:
+            return col.cast(pl.Float64).alias(name)
+        return col.cast(pl.String).str.replace_all(_MONEY_CHARS, "").cast(pl.Float64, strict=False).alias(name)
+    text = col.cast(pl.String).str.replace_all(r"\s+", " ").str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text).alias(name)
+
+
+def build_features(
+    tables: Tables,
+    keys: pl.LazyFrame,
+    snapshots: list[datetime],
+    types: list[str],
+    cfg: FeaturesConfig,
+    *,
+    recycled_stage: str = "Recycled",
+    disqualified_stage: str = "Disqualified",
+) -> FeatureFrames:
+    """Features for `keys` (lead_id, product_group, snapshot_at), using only data before each
+    snapshot. `types` is the activity vocabulary (from training, stored in the card)."""
+    leads_schema = tables.leads.collect_schema()
+    check_custom(leads_schema, cfg)
+    lead_keys = keys.select(E.KEYS).unique()
+    fit = fit_frame(tables.leads, tables.accounts, cfg)
+    acct = account_keys(tables.leads, tables.accounts)
+    events = E.point_in_time_events(tables.activities, lead_keys, snapshots, cfg.lookback_days)
+    engagement = E.base_engagement(
+        events, lead_keys, types, cfg,
+        created=tables.leads.select("lead_id", "created_at"),
+        account_keys=acct,
+        opportunities=tables.opportunities,
+    )
+    custom = [_custom_expr(c.column, c.kind, leads_schema[c.column]) for c in cfg.custom]
+    fit_names = [n for n, _, _ in FIT_FEATURES if n not in cfg.exclude]
+    base = (
+        lead_keys.join(fit, on="lead_id", how="left")
+        .with_columns(custom)
+        .join(engagement, on=E.KEYS, how="left")
+        .select(
+            *E.KEYS, "account_key", "title", *fit_names,
+            *[c.column for c in cfg.custom],
+            *[n for n in E.base_names(types, cfg) if n not in cfg.exclude],
+        )
+    )
+    per_group = E.group_engagement(
+        events, keys, cfg,
+        stage_history=tables.stage_history,
+        recycled_stage=recycled_stage,
+        disqualified_stage=disqualified_stage,
+    ).select(*E.GROUP_KEYS, *[n for n in E.group_names(cfg) if n not in cfg.exclude])
+    return FeatureFrames(base=base, per_group=per_group)

@@ -1,0 +1,261 @@
+"""Engagement (behaviour) features at a point in time, over the whole activity table at once.
+
+Every (lead, snapshot) sees only activities, stage changes and opportunities strictly before the
+snapshot; a few group_by aggregations build every count, recency and decayed sum together.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from leadctl.config.scoring import FeaturesConfig
+
+KEYS = ["lead_id", "snapshot_at"]
+GROUP_KEYS = ["lead_id", "product_group", "snapshot_at"]
+_DAY_US = 86_400_000_000.0
+
+
+def slug(text: str) -> str:
+    """'Request Demo' → 'request_demo': a column-safe name for an activity type."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "type"
+
+
+def activity_vocabulary(activities: pl.LazyFrame, cfg: FeaturesConfig, before: datetime) -> list[str]:
+    """The activity types that get their own features: the configured list, else the most
+    frequent types seen before `before` (ties broken by name, so the choice is stable)."""
+    if cfg.activity_types:
+        return list(dict.fromkeys(cfg.activity_types))
+    counts = (
+        activities.filter(pl.col("occurred_at") < before)
+        .group_by("activity_type")
+        .agg(pl.len().alias("n"))
+        .sort(["n", "activity_type"], descending=[True, False])
+        .head(cfg.max_activity_types)
+        .collect()
+    )
+    return sorted(counts["activity_type"].to_list())
+
+
+def type_slugs(types: list[str]) -> dict[str, str]:
+    """Activity type → unique slug (a numeric suffix separates types that slug alike)."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for t in types:
+        base = s = slug(t)
+        k = 2
+        while s in used:
+            s = f"{base}_{k}"
+            k += 1
+        used.add(s)
+        out[t] = s
+    return out
+
+
+def base_names(types: list[str], cfg: FeaturesConfig) -> list[str]:
+    """Names of the lead-level engagement features, in a fixed order."""
+    maxw = max(cfg.windows_days)
+    names = []
+    for s in type_slugs(types).values():
+        names += [f"n_{s}_{w}d" for w in cfg.windows_days] + [f"days_since_{s}"]
+    names += ["days_since_last_activity", "decayed_engagement", f"distinct_assets_{maxw}d",
+              "negative_signals", "prior_opportunities", "lead_age_days"]
+    if cfg.buying_group:
+        names.append(f"colleagues_engaged_{maxw}d")
+    return names
+
+
+def group_names(cfg: FeaturesConfig) -> list[str]:
+    """Names of the product-group-specific engagement features."""
+    return [f"pg_activities_{w}d" for w in cfg.windows_days] + [
+        "pg_decayed_engagement", "pg_days_since_last", "pg_share", "times_recycled", "times_disqualified",
+    ]
+
+
+def point_in_time_events(
+    activities: pl.LazyFrame, keys: pl.LazyFrame, snapshots: list[datetime], lookback_days: int
+) -> pl.LazyFrame:
+    """Activities each (lead, snapshot) could see: before the snapshot, within the lookback.
+
+    One snapshot (scoring) is a plain filter; several (training) join the activities of each
+    lead onto its snapshots, pre-filtered to the overall time range.
+    """
+    lookback = timedelta(days=lookback_days)
+    acts = activities.select("lead_id", "activity_type", "occurred_at", "product_group", "asset_id")
+    if len(snapshots) == 1:
+        snap = snapshots[0]
+        events = acts.filter(
+            (pl.col("occurred_at") < snap) & (pl.col("occurred_at") >= snap - lookback)
+        ).with_columns(snapshot_at=pl.lit(snap, dtype=pl.Datetime("us", "UTC")))
+    else:
+        events = (
+            acts.filter(
+                (pl.col("occurred_at") < max(snapshots))
+                & (pl.col("occurred_at") >= min(snapshots) - lookback)
+            )
+            .join(keys.select(KEYS).unique(), on="lead_id", how="inner")
+            .filter(
+                (pl.col("occurred_at") < pl.col("snapshot_at"))
+                & (pl.col("occurred_at") >= pl.col("snapshot_at") - lookback)
+            )
+        )
+    return events.with_columns(
+        age_days=(pl.col("snapshot_at") - pl.col("occurred_at")).dt.total_microseconds() / _DAY_US
+    )
+
+
+def _weights(cfg: FeaturesConfig) -> pl.Expr:
+    """Per-event weight in the decayed engagement: configured, else 1 (negative types 0)."""
+    weights = {t: 0.0 for t in cfg.negative_activity_types}
+    weights.update(cfg.activity_weights)
+    if not weights:
+        return pl.lit(1.0)
+    return pl.col("activity_type").replace_strict(weights, default=1.0, return_dtype=pl.Float64)
+
+
+def base_engagement(
+    events: pl.LazyFrame,
+    keys: pl.LazyFrame,
+    types: list[str],
+    cfg: FeaturesConfig,
+    *,
+    created: pl.LazyFrame,
+    account_keys: pl.LazyFrame,
+    opportunities: pl.LazyFrame,
+) -> pl.LazyFrame:
+    """One row per (lead_id, snapshot_at) in keys with every lead-level engagement feature."""
+    age = pl.col("age_days")
+    maxw = max(cfg.windows_days)
+    positive = ~pl.col("activity_type").is_in(cfg.negative_activity_types)
+    aggs: list[pl.Expr] = []
+    for t, s in type_slugs(types).items():
+        is_t = pl.col("activity_type") == t
+        aggs += [(is_t & (age < w)).sum().alias(f"n_{s}_{w}d") for w in cfg.windows_days]
+        aggs.append(age.filter(is_t).min().floor().alias(f"days_since_{s}"))
+    half = 0.5 ** (age / cfg.half_life_days)
+    aggs += [
+        age.filter(positive).min().floor().alias("days_since_last_activity"),
+        (_weights(cfg) * half).sum().alias("decayed_engagement"),
+        pl.col("asset_id").filter(age < maxw).drop_nulls().n_unique().alias(f"distinct_assets_{maxw}d"),
+        (~positive).sum().alias("negative_signals"),
+    ]
+    per_lead = events.group_by(KEYS).agg(aggs)
+    counts = [n for n in base_names(types, cfg) if n.startswith(("n_", "distinct_", "negative_"))]
+    out = (
+        keys.select(KEYS).unique()
+        .join(per_lead, on=KEYS, how="left")
+        .with_columns(pl.col(counts).fill_null(0), pl.col("decayed_engagement").fill_null(0.0))
+        .join(created, on="lead_id", how="left")
+        .with_columns(
+            lead_age_days=((pl.col("snapshot_at") - pl.col("created_at")).dt.total_microseconds()
+                           / _DAY_US).floor().clip(lower_bound=0)
+        )
+        .drop("created_at")
+    )
+    out = out.join(_prior_opportunities(keys, account_keys, opportunities), on=KEYS, how="left").with_columns(
+        pl.col("prior_opportunities").fill_null(0)
+    )
+    if cfg.buying_group:
+        out = out.join(_colleagues(events, keys, account_keys, cfg), on=KEYS, how="left").with_columns(
+            pl.col(f"colleagues_engaged_{maxw}d").fill_null(0)
+        )
+    names = base_names(types, cfg)
+    return out.select(*KEYS, *[pl.col(n).cast(pl.Float64) for n in names])
+
+
+def _prior_opportunities(
+    keys: pl.LazyFrame, account_keys: pl.LazyFrame, opportunities: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Opportunities (any group) of the lead or its account created before the snapshot."""
+    k = keys.select(KEYS).unique().join(account_keys.select("lead_id", "account_key"), on="lead_id", how="left")
+    opps = opportunities.select("opportunity_id", "lead_id", "account_id", "created_at")
+    by_lead = k.join(opps.filter(pl.col("lead_id").is_not_null()).drop("account_id"), on="lead_id")
+    by_acc = k.filter(pl.col("account_key").is_not_null()).join(
+        opps.drop("lead_id"), left_on="account_key", right_on="account_id"
+    )
+    cols = [*KEYS, "opportunity_id", "created_at"]
+    both = pl.concat([by_lead.select(cols), by_acc.select(cols)])
+    return (
+        both.filter(pl.col("created_at") < pl.col("snapshot_at"))
+        .group_by(KEYS)
+        .agg(pl.col("opportunity_id").n_unique().alias("prior_opportunities"))
+    )
+
+
+def _colleagues(
+    events: pl.LazyFrame, keys: pl.LazyFrame, account_keys: pl.LazyFrame, cfg: FeaturesConfig
+) -> pl.LazyFrame:
+    """Other leads at the same account with positive activity in the largest window."""
+    maxw = max(cfg.windows_days)
+    active = (
+        events.filter(~pl.col("activity_type").is_in(cfg.negative_activity_types) & (pl.col("age_days") < maxw))
+        .select(KEYS)
+        .unique()
+        .join(account_keys.select("lead_id", "account_key"), on="lead_id", how="inner")
+        .filter(pl.col("account_key").is_not_null())
+    )
+    per_account = active.group_by(["account_key", "snapshot_at"]).agg(pl.len().alias("n_active"))
+    return (
+        keys.select(KEYS).unique()
+        .join(account_keys.select("lead_id", "account_key"), on="lead_id", how="left")
+        .join(per_account, on=["account_key", "snapshot_at"], how="left")
+        .join(active.select(KEYS).with_columns(me=pl.lit(1)), on=KEYS, how="left")
+        .select(
+            *KEYS,
+            (pl.col("n_active").fill_null(0) - pl.col("me").fill_null(0)).alias(f"colleagues_engaged_{maxw}d"),
+        )
+    )
+
+
+def group_engagement(
+    events: pl.LazyFrame,
+    keys: pl.LazyFrame,
+    cfg: FeaturesConfig,
+    *,
+    stage_history: pl.LazyFrame,
+    recycled_stage: str,
+    disqualified_stage: str,
+) -> pl.LazyFrame:
+    """One row per (lead_id, product_group, snapshot_at) in keys: group-specific behaviour."""
+    age = pl.col("age_days")
+    tagged = events.filter(pl.col("product_group").is_not_null())
+    per_group = tagged.group_by(GROUP_KEYS).agg(
+        *[(age < w).sum().alias(f"pg_activities_{w}d") for w in cfg.windows_days],
+        (_weights(cfg) * 0.5 ** (age / cfg.half_life_days)).sum().alias("pg_decayed_engagement"),
+        age.min().floor().alias("pg_days_since_last"),
+        pl.len().alias("_pg_all"),
+    )
+    all_tagged = tagged.group_by(KEYS).agg(pl.len().alias("_tagged_all"))
+    k = keys.select(GROUP_KEYS).unique()
+    hist = stage_history.select("lead_id", "product_group", "stage", "changed_at").filter(
+        pl.col("stage").is_in([recycled_stage, disqualified_stage])
+    )
+    hist_general = hist.filter(pl.col("product_group").is_null()).drop("product_group")
+    hist_by_group = hist.filter(pl.col("product_group").is_not_null())
+    cols = [*GROUP_KEYS, "stage", "changed_at"]
+    stage_rows = pl.concat([
+        k.join(hist_by_group, on=["lead_id", "product_group"]).select(cols),
+        k.join(hist_general, on="lead_id").select(cols),
+    ])
+    stages = (
+        stage_rows.filter(pl.col("changed_at") < pl.col("snapshot_at"))
+        .group_by(GROUP_KEYS)
+        .agg(
+            (pl.col("stage") == recycled_stage).sum().alias("times_recycled"),
+            (pl.col("stage") == disqualified_stage).sum().alias("times_disqualified"),
+        )
+    )
+    counts = [f"pg_activities_{w}d" for w in cfg.windows_days] + ["times_recycled", "times_disqualified"]
+    out = (
+        k.join(per_group, on=GROUP_KEYS, how="left")
+        .join(all_tagged, on=KEYS, how="left")
+        .join(stages, on=GROUP_KEYS, how="left")
+        .with_columns(
+            pl.col(counts).fill_null(0),
+            pl.col("pg_decayed_engagement").fill_null(0.0),
+            pg_share=pl.col("_pg_all").fill_null(0) / pl.col("_tagged_all"),
+        )
+    )
+    return out.select(*GROUP_KEYS, *[pl.col(n).cast(pl.Float64) for n in group_names(cfg)])
