@@ -6,7 +6,6 @@ from pydantic import Field, field_validator
 
 from leadctl.config.base import StrictModel
 
-
 PIPELINE_STAGES = ("validate", "train", "score", "rate", "verify", "assign", "expire", "report")
 
 
@@ -20,6 +19,17 @@ class ReportConfig(StrictModel):
     top_share: float = Field(default=0.3, gt=0, le=1)  # "top 30 % of leads hold X % of opportunities"
     review_warning_days: int = Field(default=14, ge=0)  # override rules this close to review_by are flagged
     weeks: int = Field(default=8, ge=1)  # weeks in the weekly scorecard
+    # The waterfall the funnel follows, in order; entries into lifecycle.override_stage count as
+    # entries into lifecycle.mql_stage. The last stage is the win (excluded from rejections).
+    funnel_stages: list[str] = Field(
+        default_factory=lambda: ["Inquiry", "MQL", "SAL", "SQL", "Opportunity", "Won"], min_length=2
+    )
+    # Lead columns whose mix is compared (PSI) between the training population and new leads.
+    drift_features: list[str] = Field(
+        default_factory=lambda: ["lead_source", "industry", "country", "employees"]
+    )
+    bins: int = Field(default=10, ge=2, le=100)  # bins of gains, calibration and PSI
+    html_max_rows: int = Field(default=40, ge=1)  # rows of each table shown in the HTML (files hold all)
 
 
 class RunConfig(StrictModel):

@@ -1,0 +1,111 @@
+"""The report: every section computed from the night's files, in the order the HTML shows them.
+
+Pure: frames and config in, `Section`s out (tables, chart specs, messages, key numbers). The
+command (`leadctl report`) reads the inputs, writes the tables and renders the HTML. A section
+whose inputs are missing says so ("not available: ... — run `leadctl <stage>`") instead of
+failing, so the report works on a partial pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import polars as pl
+
+from leadctl.errors import ConfigError
+from leadctl.stages.report_common import (
+    ReportContext,
+    ReportInputs,
+    Section,
+    Unavailable,
+    config_stage_check,
+    round_floats,
+)
+from leadctl.stages.report_compare import Side, compare_section
+from leadctl.stages.report_feedback import feedback_section
+from leadctl.stages.report_funnel import funnel_section
+from leadctl.stages.report_lifecycle import lifecycle_section
+from leadctl.stages.report_load import load_section
+from leadctl.stages.report_model import model_section
+from leadctl.stages.report_overrides import overrides_section
+from leadctl.stages.report_rating import Labelled, labelled_population, rating_section
+from leadctl.stages.report_scorecard import scorecard_section
+from leadctl.stages.report_sla import sla_section
+
+log = logging.getLogger("leadctl.report")
+
+# Section keys and titles in report order (the HTML and the summary follow it).
+SECTIONS: dict[str, str] = {
+    "scorecard": "Weekly scorecard",
+    "funnel": "Funnel and velocity",
+    "conversion_by_rating": "Conversion by rating",
+    "model_quality": "Model quality and drift",
+    "sla": "SLA and persistence compliance",
+    "feedback": "Sales feedback",
+    "overrides": "Override rules",
+    "lifecycle": "Expirations, zombies and recycles",
+    "rep_load": "Rep load and fairness",
+    "before_after": "Before / after",
+}
+
+
+def check_config(ctx: ReportContext) -> None:
+    """report.funnel_stages must name lifecycle stages."""
+    unknown = config_stage_check(ctx.report, ctx.lifecycle)
+    if unknown:
+        raise ConfigError(
+            f"report.funnel_stages names unknown stage(s) {unknown}; lifecycle.stages are {ctx.lifecycle.stages}"
+        )
+
+
+def _guarded(key: str, build: Callable[[], Section]) -> Section:
+    """Build one section; a file with unexpected contents makes that section unavailable only."""
+    try:
+        return build()
+    except pl.exceptions.PolarsError as exc:
+        log.warning("report section %s could not be computed: %s", key, type(exc).__name__)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        section = Section(key=key, title=SECTIONS[key], intro="")
+        section.unavailable.append(
+            f"not available: an input has unexpected contents ({type(exc).__name__}: {first})"
+        )
+        section.warnings.append(
+            f"report section '{SECTIONS[key]}' could not be computed: {type(exc).__name__}"
+        )
+        return section
+
+
+def build_report(
+    inputs: ReportInputs, ctx: ReportContext, *, compare: Side | None = None
+) -> list[Section]:
+    """Every section of the report, in order (tables sorted, floats rounded: stable bytes)."""
+    check_config(ctx)
+    lab: Labelled | Unavailable
+    try:
+        lab = labelled_population(inputs, ctx)
+    except Unavailable as exc:
+        lab = exc
+    this = Side(inputs, ctx, f"this run (as of {ctx.as_of})", inputs.outputs.get("ratings.parquet"))
+    builders: dict[str, Callable[[], Section]] = {
+        "scorecard": lambda: scorecard_section(inputs, ctx),
+        "funnel": lambda: funnel_section(inputs, ctx),
+        "conversion_by_rating": lambda: rating_section(inputs, ctx, lab),
+        "model_quality": lambda: model_section(inputs, ctx, lab),
+        "sla": lambda: sla_section(inputs, ctx),
+        "feedback": lambda: feedback_section(inputs, ctx),
+        "overrides": lambda: overrides_section(inputs, ctx, lab),
+        "lifecycle": lambda: lifecycle_section(inputs, ctx),
+        "rep_load": lambda: load_section(inputs, ctx),
+        "before_after": lambda: compare_section(this, compare),
+    }
+    sections = []
+    for key in SECTIONS:
+        section = _guarded(key, builders[key])
+        section.tables = {name: round_floats(frame) for name, frame in section.tables.items()}
+        sections.append(section)
+    return sections
+
+
+def report_warnings(sections: list[Section]) -> list[str]:
+    return [w for s in sections for w in s.warnings]

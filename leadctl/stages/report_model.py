@@ -1,0 +1,482 @@
+"""Model quality on the latest labelled period, drift since training, and when to retrain.
+
+Quality: AUC (rank formula, exact with ties), gains / lift by bins of propensity, calibration
+(mean predicted propensity against the observed rate per bin), on the labelled population of
+`report_rating`. Drift: population stability index (PSI) of the scores between the first night
+scored after training and tonight, and of key lead fields between the leads the model was trained
+on and the leads created this period. A stale or drifting model gets a retraining recommendation.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from leadctl.stages.report_common import (
+    Chart,
+    ReportContext,
+    ReportInputs,
+    Section,
+    Unavailable,
+    as_float,
+    as_utc,
+    day_end,
+    ratio,
+    ts,
+)
+from leadctl.stages.report_rating import Labelled
+
+SCORE_COLUMNS = ("score", "fit_score", "engagement_score", "propensity")
+_FLOOR = 1e-4  # share floor in PSI, so an empty bin does not make it infinite
+
+
+def auc_table(frame: pl.DataFrame, predictor: str) -> pl.DataFrame:
+    """AUC per product group: P(score of a converter > score of a non-converter), ties half."""
+    return (
+        frame.filter(pl.col(predictor).is_not_null())
+        .with_columns(pl.col(predictor).rank("average").over("product_group").alias("_rank"))
+        .group_by("product_group")
+        .agg(
+            pl.len().cast(pl.Int64).alias("labelled_leads"),
+            pl.col("converted").sum().cast(pl.Int64).alias("conversions"),
+            pl.col("_rank").filter(pl.col("converted")).sum().alias("_pos_rank_sum"),
+        )
+        .with_columns((pl.col("labelled_leads") - pl.col("conversions")).alias("_neg"))
+        .with_columns(
+            ratio(
+                pl.col("_pos_rank_sum") - pl.col("conversions") * (pl.col("conversions") + 1) / 2,
+                pl.col("conversions") * pl.col("_neg"),
+            ).alias("auc")
+        )
+        .select("product_group", "labelled_leads", "conversions", "auc")
+        .sort("product_group")
+    )
+
+
+def gains_table(frame: pl.DataFrame, predictor: str, bins: int) -> pl.DataFrame:
+    """Equal-count bins by predictor, highest first: conversions, rate, lift, cumulative capture.
+
+    Tied predictor values share a bin (the one their best rank falls in), so the order of
+    leads with equal scores never moves conversions between bins; bins may then be uneven.
+    """
+    ranked = (
+        frame.filter(pl.col(predictor).is_not_null())
+        .with_columns(
+            pl.col(predictor).rank("min", descending=True).over("product_group").alias("_rank"),
+            pl.len().over("product_group").alias("_n"),
+        )
+        .with_columns(
+            (((pl.col("_rank") - 1) * bins) // pl.col("_n") + 1).cast(pl.Int32).alias("bin")
+        )
+    )
+    return (
+        ranked.group_by("product_group", "bin")
+        .agg(
+            pl.len().cast(pl.Int64).alias("leads"),
+            pl.col("converted").sum().cast(pl.Int64).alias("conversions"),
+            pl.col(predictor).min().alias("min_predictor"),
+        )
+        .sort("product_group", "bin")
+        .with_columns(
+            ratio(pl.col("conversions"), pl.col("leads")).alias("conversion_rate"),
+            ratio(
+                pl.col("conversions") * pl.col("leads").sum().over("product_group"),
+                pl.col("leads") * pl.col("conversions").sum().over("product_group"),
+            ).alias("lift"),
+            ratio(
+                pl.col("leads").cum_sum().over("product_group"),
+                pl.col("leads").sum().over("product_group"),
+            ).alias("cum_lead_share"),
+            ratio(
+                pl.col("conversions").cum_sum().over("product_group"),
+                pl.col("conversions").sum().over("product_group"),
+            ).alias("cum_conversion_share"),
+        )
+    )
+
+
+def calibration_table(frame: pl.DataFrame, bins: int) -> pl.DataFrame:
+    """Equal-width bins of propensity: mean predicted against the observed conversion rate."""
+    return (
+        frame.filter(pl.col("propensity").is_not_null())
+        .with_columns(
+            (pl.col("propensity").clip(0, 1) * bins)
+            .floor()
+            .clip(0, bins - 1)
+            .cast(pl.Int32)
+            .alias("bin")
+        )
+        .group_by("product_group", "bin")
+        .agg(
+            pl.len().cast(pl.Int64).alias("leads"),
+            pl.col("propensity").mean().alias("predicted"),
+            pl.col("converted").mean().alias("observed"),
+        )
+        .with_columns(((pl.col("bin") + 0.5) / bins).alias("bin_mid"))
+        .select("product_group", "bin", "bin_mid", "leads", "predicted", "observed")
+        .sort("product_group", "bin")
+    )
+
+
+def psi(reference: pl.Series, current: pl.Series, bins: int) -> float | None:
+    """Population stability index of a numeric or categorical column (reference bins)."""
+    ref, cur = reference, current
+    if ref.len() == 0 or cur.len() == 0:
+        return None
+    if ref.dtype.is_numeric():
+        ref_f, cur_f = ref.cast(pl.Float64), cur.cast(pl.Float64)
+        clean = ref_f.drop_nulls().drop_nans()
+        qs = [clean.quantile(i / bins, "linear") for i in range(1, bins)] if clean.len() else []
+        edges = sorted({q for q in qs if q is not None})
+
+        def label(s: pl.Series) -> pl.Series:
+            idx = pl.Series(edges, dtype=pl.Float64).search_sorted(s.fill_nan(None), side="right")
+            return pl.select(
+                pl.when(s.is_null() | s.is_nan())
+                .then(pl.lit("missing"))
+                .otherwise(idx.cast(pl.String))
+            ).to_series()
+
+        ref_l, cur_l = label(ref_f), label(cur_f)
+    else:
+        ref_s, cur_s = ref.cast(pl.String), cur.cast(pl.String)
+        top = (
+            ref_s.drop_nulls()
+            .value_counts(sort=False)
+            .sort(["count", ref_s.name], descending=[True, False])
+            .head(bins - 1)[ref_s.name]
+            .to_list()
+        )
+
+        def label(s: pl.Series) -> pl.Series:
+            return pl.select(
+                pl.when(s.is_null())
+                .then(pl.lit("missing"))
+                .when(s.is_in(top))
+                .then(s)
+                .otherwise(pl.lit("other"))
+            ).to_series()
+
+        ref_l, cur_l = label(ref_s), label(cur_s)
+    shares = (
+        pl.DataFrame({"bin": ref_l, "side": "ref"})
+        .vstack(pl.DataFrame({"bin": cur_l, "side": "cur"}))
+        .group_by("bin", "side")
+        .len()
+        .pivot(on="side", index="bin", values="len")
+    )
+    for side in ("ref", "cur"):
+        if side not in shares.columns:
+            shares = shares.with_columns(pl.lit(0, dtype=pl.UInt32).alias(side))
+    value = shares.select(
+        (
+            (pl.col("cur").fill_null(0) / cur.len()).clip(lower_bound=_FLOOR).alias("c"),
+            (pl.col("ref").fill_null(0) / ref.len()).clip(lower_bound=_FLOOR).alias("r"),
+        )
+    ).select(((pl.col("c") - pl.col("r")) * (pl.col("c") / pl.col("r")).log()).sum())
+    return float(value.item())
+
+
+def trained_on(card: dict[str, Any] | None) -> date | None:
+    if not card:
+        return None
+    try:
+        return date.fromisoformat(str(card.get("trained_as_of")))
+    except ValueError:
+        return None
+
+
+def card_auc(card: dict[str, Any] | None) -> float | None:
+    """The held-out AUC in a model card, preferring the propensity model's."""
+    found: list[tuple[int, float]] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "auc" and isinstance(value, int | float) and not isinstance(value, bool):
+                    found.append((0 if "propensity" in path else 1, float(value)))
+                else:
+                    walk(value, f"{path}/{key}")
+
+    walk(card or {}, "")
+    return min(found)[1] if found else None
+
+
+def score_drift(inputs: ReportInputs, ctx: ReportContext) -> pl.DataFrame:
+    """PSI of each score column per group: first night scored after training vs tonight."""
+    name = "scores.parquet" if "scores.parquet" in inputs.outputs else "ratings.parquet"
+    current = inputs.output(name, ["lead_id", "product_group"])
+    current_cols = [c for c in SCORE_COLUMNS if c in current.collect_schema().names()]
+    rows = []
+    for group in ctx.product_groups:
+        trained = trained_on(inputs.cards.get(group))
+        if trained is None:
+            continue
+        refs = [d for d in inputs.rate_snapshots if trained <= d < ctx.as_of]
+        if not refs:
+            continue
+        ref_day = min(refs)
+        ref = inputs.rate_snapshots[ref_day]
+        cols = [c for c in current_cols if c in ref.collect_schema().names()]
+        ref_df = as_float(
+            ref.filter(pl.col("product_group") == group).select(cols), *cols
+        ).collect()
+        cur_df = as_float(
+            current.filter(pl.col("product_group") == group).select(cols), *cols
+        ).collect()
+        for col in cols:
+            rows.append(
+                {
+                    "product_group": group,
+                    "column": col,
+                    "reference": f"ratings of {ref_day}",
+                    "psi": psi(ref_df[col], cur_df[col], ctx.report.bins),
+                    "reference_rows": ref_df.height,
+                    "current_rows": cur_df.height,
+                }
+            )
+    return _drift_frame(rows)
+
+
+def feature_drift(inputs: ReportInputs, ctx: ReportContext) -> pl.DataFrame:
+    """PSI of key lead fields: leads created by training time vs leads created this period."""
+    leads = inputs.table("leads", ["lead_id", "created_at"])
+    features = [f for f in ctx.report.drift_features if f in leads.collect_schema().names()]
+    if not features:
+        return _drift_frame([])
+    leads = as_utc(leads.select("created_at", *features), "created_at")
+    start, end = ctx.period(0)
+    current = leads.filter(
+        (pl.col("created_at") >= ts(start)) & (pl.col("created_at") < ts(end))
+    ).collect()
+    rows = []
+    for group in ctx.product_groups:
+        trained = trained_on(inputs.cards.get(group))
+        ref_end = day_end(trained) if trained is not None else start
+        label = f"leads created by {trained}" if trained else f"leads created before {start.date()}"
+        reference = leads.filter(pl.col("created_at") < ts(min(ref_end, start))).collect()
+        for feature in features:
+            rows.append(
+                {
+                    "product_group": group,
+                    "column": feature,
+                    "reference": label,
+                    "psi": psi(reference[feature], current[feature], ctx.report.bins),
+                    "reference_rows": reference.height,
+                    "current_rows": current.height,
+                }
+            )
+    return _drift_frame(rows)
+
+
+def _drift_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    schema = {
+        "product_group": pl.String,
+        "column": pl.String,
+        "reference": pl.String,
+        "psi": pl.Float64,
+        "reference_rows": pl.Int64,
+        "current_rows": pl.Int64,
+    }
+    return pl.DataFrame(rows, schema=schema).sort("product_group", "column")
+
+
+def _labelled_metrics(lab: Labelled, ctx: ReportContext, section: Section) -> pl.DataFrame | None:
+    frame = lab.frame
+    predictor = (
+        "propensity"
+        if "propensity" in frame.columns
+        else "score"
+        if "score" in frame.columns
+        else None
+    )
+    if predictor is None:
+        section.unavailable.append(
+            f"not available: rating snapshot state/rate/{lab.snapshot}.parquet has no propensity or "
+            "score column — re-run `leadctl rate`"
+        )
+        return None
+    auc = auc_table(frame, predictor).with_columns(pl.lit(predictor).alias("predictor"))
+    gains = gains_table(frame, predictor, ctx.report.bins)
+    section.tables["gains"] = gains
+    if predictor == "propensity":
+        section.tables["calibration"] = calibration_table(frame, ctx.report.bins)
+    top = gains.filter(pl.col("bin") == 1).select(
+        "product_group", pl.col("lift").alias("top_bin_lift")
+    )
+    return auc.join(top, on="product_group", how="left")
+
+
+def model_section(inputs: ReportInputs, ctx: ReportContext, lab: Labelled | Unavailable) -> Section:
+    cfg = ctx.report
+    section = Section(
+        key="model_quality",
+        title="Model quality and drift",
+        intro=(
+            f"Quality on the latest labelled period (AUC, gains by {cfg.bins} bins, calibration), "
+            f"drift as population stability index (warning above report.psi_warning = {cfg.psi_warning}), "
+            f"and a retraining recommendation when a model is older than report.stale_model_days = "
+            f"{cfg.stale_model_days} days or drifting."
+        ),
+    )
+    summary = pl.DataFrame(
+        {"product_group": ctx.product_groups}, schema={"product_group": pl.String}
+    )
+    cards = pl.DataFrame(
+        [
+            {
+                "product_group": g,
+                "trained_as_of": trained_on(inputs.cards.get(g)),
+                "card_auc": card_auc(inputs.cards.get(g)),
+            }
+            for g in ctx.product_groups
+        ],
+        schema={"product_group": pl.String, "trained_as_of": pl.Date, "card_auc": pl.Float64},
+    )
+    summary = summary.join(cards, on="product_group", how="left").with_columns(
+        (pl.lit(ctx.as_of) - pl.col("trained_as_of"))
+        .dt.total_days()
+        .cast(pl.Int64)
+        .alias("model_age_days")
+    )
+    missing_cards = [g for g in ctx.product_groups if g not in inputs.cards]
+    if missing_cards:
+        section.unavailable.append(
+            f"not available: models/<group>/card.json missing for {', '.join(missing_cards)} — run `leadctl train`"
+        )
+    if isinstance(lab, Unavailable):
+        section.unavailable.append(str(lab))
+    else:
+        section.intro += (
+            f" Labelled period: ratings of {lab.snapshot}, {lab.window_days} days of outcomes."
+        )
+        metrics = _labelled_metrics(lab, ctx, section)
+        if metrics is not None:
+            summary = summary.join(metrics, on="product_group", how="left")
+    drift_frames = []
+    for name, builder in (("score", score_drift), ("feature", feature_drift)):
+        try:
+            drift = builder(inputs, ctx).with_columns(pl.lit(name).alias("kind"))
+        except Unavailable as exc:
+            section.unavailable.append(str(exc))
+            continue
+        drift_frames.append(drift)
+    if drift_frames:
+        drift = pl.concat(drift_frames).with_columns(
+            (pl.col("psi") > cfg.psi_warning).fill_null(False).alias("drifting")
+        )
+        drift = drift.select(
+            "product_group",
+            "kind",
+            "column",
+            "reference",
+            "psi",
+            "drifting",
+            "reference_rows",
+            "current_rows",
+        )
+        section.tables["drift"] = drift.sort("product_group", "kind", "column")
+        worst = drift.group_by("product_group").agg(
+            pl.col("psi").max().alias("max_psi"),
+            pl.col("column")
+            .filter(pl.col("drifting"))
+            .sort()
+            .str.join(", ")
+            .alias("drifting_columns"),
+        )
+        summary = summary.join(worst, on="product_group", how="left")
+        if not drift.filter(pl.col("kind") == "score").height:
+            section.notes.append(
+                "score drift needs a model card with trained_as_of and a rating snapshot from a night "
+                "after training (before tonight)"
+            )
+    summary = _recommend(summary, ctx, section)
+    section.tables["model_quality"] = summary.sort("product_group")
+    for group in ctx.product_groups:
+        where = (("product_group", group),)
+        if "gains" in section.tables:
+            section.charts.append(
+                Chart(
+                    "line",
+                    f"{group}: gains (cumulative share of conversions)",
+                    "gains",
+                    "cum_lead_share",
+                    ("cum_conversion_share",),
+                    where,
+                    percent=True,
+                )
+            )
+            section.charts.append(
+                Chart(
+                    "bar",
+                    f"{group}: lift by bin (1 = highest propensity)",
+                    "gains",
+                    "bin",
+                    ("lift",),
+                    where,
+                )
+            )
+        if "calibration" in section.tables:
+            section.charts.append(
+                Chart(
+                    "calibration",
+                    f"{group}: calibration (predicted vs observed)",
+                    "calibration",
+                    "predicted",
+                    ("observed",),
+                    where,
+                    percent=True,
+                )
+            )
+        if "drift" in section.tables:
+            section.charts.append(
+                Chart("bar", f"{group}: PSI by column", "drift", "column", ("psi",), where)
+            )
+    return section
+
+
+def _recommend(summary: pl.DataFrame, ctx: ReportContext, section: Section) -> pl.DataFrame:
+    cfg = ctx.report
+    for column, dtype in (
+        ("max_psi", pl.Float64),
+        ("drifting_columns", pl.String),
+        ("auc", pl.Float64),
+    ):
+        if column not in summary.columns:
+            summary = summary.with_columns(pl.lit(None, dtype=dtype).alias(column))
+    stale = pl.col("model_age_days") > cfg.stale_model_days
+    drifting = pl.col("max_psi") > cfg.psi_warning
+    summary = summary.with_columns(
+        stale.fill_null(False).alias("stale"),
+        drifting.fill_null(False).alias("drifting"),
+    ).with_columns(
+        pl.when(pl.col("trained_as_of").is_null())
+        .then(pl.lit("train a model: none found"))
+        .when(pl.col("stale") & pl.col("drifting"))
+        .then(pl.lit("retrain: model is stale and drifting"))
+        .when(pl.col("stale"))
+        .then(pl.lit("retrain: model is stale"))
+        .when(pl.col("drifting"))
+        .then(pl.lit("retrain: drift above threshold"))
+        .otherwise(pl.lit("keep"))
+        .alias("recommendation")
+    )
+    for row in summary.iter_rows(named=True):
+        group = row["product_group"]
+        if row["drifting"]:
+            section.warnings.append(
+                f"drift: {group} PSI {row['max_psi']:.2f} above report.psi_warning {cfg.psi_warning} "
+                f"({row['drifting_columns']}); retraining recommended"
+            )
+        if row["stale"]:
+            section.warnings.append(
+                f"stale model: {group} trained {row['trained_as_of']} ({row['model_age_days']} days ago, "
+                f"report.stale_model_days = {cfg.stale_model_days}); retraining recommended"
+            )
+    section.numbers["auc"] = {r["product_group"]: r["auc"] for r in summary.iter_rows(named=True)}
+    section.numbers["recommendation"] = {
+        r["product_group"]: r["recommendation"] for r in summary.iter_rows(named=True)
+    }
+    return summary
