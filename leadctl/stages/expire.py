@@ -140,13 +140,17 @@ def expire(
     directory = rep_directory(inputs.reps)
     assigned = latest_assignments(inputs.assignments, as_of)
     touches = known_touches(inputs.sales_touches, as_of)
+    # Who closed a lead: the rep who logged the change; a system user's change is the owner's.
     closer = directory.select(
-        pl.col("rep_id").alias("changed_by"), pl.col("rep_team").alias("closer_team")
+        pl.col("rep_id").alias("changed_by"),
+        pl.col("rep_team").alias("closer_team"),
+        pl.lit(True).alias("closer_is_rep"),
     )
     state = (
         attach_owner(scope_flag(current, events), assigned, inputs.leads, directory)
         .join(mql_dates(events, lifecycle), on=PAIR, how="left")
         .join(closer, on="changed_by", how="left")
+        .with_columns(pl.col("closer_is_rep").fill_null(False))
     )
     stats = touch_stats(state, touches, cfg.touches_by, as_of, cfg.zombies.window_days)
     # Every output reads the per-pair state; materialised once, not re-planned eight times.

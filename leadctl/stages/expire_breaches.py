@@ -16,6 +16,7 @@ from leadctl.config.lifecycle import LifecycleConfig
 from leadctl.stages.expire_common import (
     PAIR,
     UTC_DT,
+    closer_columns,
     cutoff,
     norm_py,
     norm_text,
@@ -182,6 +183,7 @@ def persistence_breaches(
         pl.col("entered_at").alias("closed_at"),
         "reason",
         "changed_by",
+        "closer_is_rep",
         "closer_team",
         "mql_at",
         pl.col("owner_id").alias("_crm_owner"),
@@ -258,8 +260,7 @@ def persistence_breaches(
         .with_columns(pl.col("attempts").fill_null(0), pl.col("channels").fill_null(0))
         .with_columns(
             issue.alias("issue"),
-            pl.coalesce("changed_by", "owner_id").alias("rep_id"),
-            pl.coalesce("closer_team", "_owner_team").alias("team"),
+            *closer_columns("owner_id", "_owner_team"),
         )
         .filter(pl.col("issue").is_not_null())
         .select(PERSISTENCE_COLUMNS)

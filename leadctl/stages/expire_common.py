@@ -180,6 +180,19 @@ def attach_owner(
     )
 
 
+def closer_columns(owner: str, owner_team: str) -> list[pl.Expr]:
+    """rep_id and team answering for a stage change: `changed_by` when it is a known rep
+    (`closer_is_rep`), else the owner (a CRM integration user answers for nothing)."""
+    known = pl.col("closer_is_rep")
+    return [
+        pl.when(known).then(pl.col("changed_by")).otherwise(pl.col(owner)).alias("rep_id"),
+        pl.when(known)
+        .then(pl.coalesce("closer_team", owner_team))
+        .otherwise(pl.col(owner_team))
+        .alias("team"),
+    ]
+
+
 def known_touches(touches: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
     """Sales touches logged before the end of as-of."""
     return touches.filter(pl.col("occurred_at") < pl.lit(cutoff(as_of), dtype=UTC_DT)).select(

@@ -13,7 +13,7 @@ import polars as pl
 
 from leadctl.config.expire import ExpireConfig
 from leadctl.config.lifecycle import LifecycleConfig
-from leadctl.stages.expire_common import PAIR, norm_text, within_lookback
+from leadctl.stages.expire_common import PAIR, closer_columns, norm_text, within_lookback
 from leadctl.stages.expire_transitions import sources_into
 
 FEEDBACK_COLUMNS = [
@@ -58,7 +58,7 @@ def classify_reasons(current: pl.LazyFrame, lifecycle: LifecycleConfig) -> pl.La
     key = norm_text(pl.col("reason"))
     return (
         current.with_columns(key.alias("reason_key"))
-        .join(reason_table(lifecycle), on="reason_key", how="left")
+        .join(reason_table(lifecycle), on="reason_key", how="left", maintain_order="left")
         .with_columns(
             pl.when(pl.col("reason_key").is_null() | (pl.col("reason_key") == ""))
             .then(pl.lit("missing"))
@@ -76,9 +76,8 @@ def feedback_issues(
 ) -> pl.LazyFrame:
     """Closed stages without a (known) reason, per rep; plus data_fix items for marketing ops.
 
-    `classified` is `classify_reasons` output with owner_id, team, closer_team (the team of
-    `changed_by`) and in_scope.
-    The rep is whoever logged the stage change, else the owner.
+    `classified` is `classify_reasons` output with owner_id, team, changed_by, closer_is_rep,
+    closer_team and in_scope. The rep is the rep who logged the stage change, else the owner.
     """
     optional = set(cfg.feedback.reason_optional_stages)
     required = [s for s in lifecycle.closed_stages if s not in optional]
@@ -100,13 +99,10 @@ def feedback_issues(
         pl.lit("marketing_ops").alias("queue"),
     )
     base = [c for c in FEEDBACK_COLUMNS if c not in ("rep_id", "team")]
-    base += ["changed_by", "owner_id", "team", "closer_team"]
+    base += ["changed_by", "closer_is_rep", "owner_id", "team", "closer_team"]
     return (
         pl.concat([missing.select(base), data_fix.select(base)])
-        .with_columns(
-            pl.coalesce("changed_by", "owner_id").alias("rep_id"),
-            pl.coalesce("closer_team", "team").alias("team"),
-        )
+        .with_columns(closer_columns("owner_id", "team"))
         .select(FEEDBACK_COLUMNS)
         .sort(["issue", *PAIR])
     )
