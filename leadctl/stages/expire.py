@@ -160,7 +160,7 @@ def expire(
 
     expired = expirations(state.filter(pl.col("in_scope")), cfg, as_of)
     updates = stage_updates(state, expired, feedback_updates(classified, lifecycle), lifecycle)
-    sla = sla_breaches(assigned, state, touches, directory, cfg, lifecycle, as_of)
+    sla = sla_breaches(assigned, state, updates, touches, directory, cfg, lifecycle, as_of)
     reassign = (
         pl.concat([sla_reassign(sla), feedback_reassign(classified)])
         .unique(subset=PAIR, keep="first", maintain_order=True)

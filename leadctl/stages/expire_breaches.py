@@ -65,6 +65,7 @@ def working_stages(lifecycle: LifecycleConfig) -> list[str]:
 def sla_breaches(
     assigned: pl.LazyFrame,
     state: pl.LazyFrame,
+    updates: pl.LazyFrame,
     touches: pl.LazyFrame,
     directory: pl.LazyFrame,
     cfg: ExpireConfig,
@@ -73,9 +74,11 @@ def sla_breaches(
 ) -> pl.LazyFrame:
     """The latest assignment per pair whose SLA was missed, with what to do about it.
 
-    An untouched lead still in a working stage gets `cfg.sla.action` (reassign, or escalate
-    to the owner's manager); a late first touch or a lead that left the working stages is
-    reported with action "none". Assignments due within the lookback window are checked.
+    An untouched lead still in a working stage after tonight's `updates` gets `cfg.sla.action`
+    (reassign, or escalate to the owner's manager); a late first touch, or a lead that left the
+    working stages (an expiry tonight included), is reported with action "none".
+    `current_stage` is the stage before tonight's updates. Assignments due within the lookback
+    window are checked.
     """
     end = pl.lit(cutoff(as_of), dtype=UTC_DT)
     due = assigned.filter(
@@ -89,9 +92,12 @@ def sla_breaches(
         .group_by(PAIR)
         .agg(pl.col("occurred_at").min().alias("first_touch_at"))
     )
-    stages = state.select(*PAIR, pl.col("stage").alias("current_stage"))
+    stages = state.select(*PAIR, pl.col("stage").alias("current_stage")).join(
+        updates.select(*PAIR, pl.col("new_stage").alias("_stage_after")), on=PAIR, how="left"
+    )
     untouched = pl.col("first_touch_at").is_null()
-    open_ = pl.col("current_stage").is_in(working_stages(lifecycle))
+    stage_after = pl.coalesce("_stage_after", "current_stage")
+    open_ = stage_after.is_in(working_stages(lifecycle)).fill_null(False)
     action = pl.when(untouched & open_).then(pl.lit(cfg.sla.action)).otherwise(pl.lit("none"))
     return (
         due.join(first, on=PAIR, how="left")

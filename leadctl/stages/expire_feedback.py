@@ -111,9 +111,9 @@ def feedback_issues(
 def feedback_updates(classified: pl.LazyFrame, lifecycle: LifecycleConfig) -> pl.LazyFrame:
     """Stage updates that closed leads' reasons call for.
 
-    recycle: back to the recycled stage once `recycle_after_days` in the closed stage have
-    passed (a lead already in the recycled stage is left to `rate`); disqualify: to the
-    disqualified stage. Only moves the waterfall allows are made.
+    recycle: back to nurture, i.e. into the recycled stage with the same reason; `rate` holds
+    re-entry until `recycle_after_days` in that stage have passed, so the delay is not applied
+    twice. disqualify: into the disqualified stage. Only moves the waterfall allows are made.
     """
     closed = classified.filter(
         pl.col("in_scope")
@@ -122,9 +122,7 @@ def feedback_updates(classified: pl.LazyFrame, lifecycle: LifecycleConfig) -> pl
     )
     recycled, disqualified = lifecycle.recycled_stage, lifecycle.disqualified_stage
     recycle = closed.filter(
-        (pl.col("action") == "recycle")
-        & pl.col("stage").is_in(sources_into(lifecycle, recycled))
-        & (pl.col("days_in_stage") >= pl.col("recycle_after_days"))
+        (pl.col("action") == "recycle") & pl.col("stage").is_in(sources_into(lifecycle, recycled))
     ).with_columns(pl.lit(recycled).alias("new_stage"), pl.lit("feedback_recycle").alias("rule"))
     disqualify = closed.filter(
         (pl.col("action") == "disqualify")

@@ -101,6 +101,17 @@ def test_not_yet_due_reassigned_or_closed_leads() -> None:
     ]
 
 
+def test_a_lead_expiring_tonight_is_not_also_reassigned() -> None:
+    log = assignments(("L", "A", "r1", "standard", 20, 19))
+    hist = history(("L", "A", "MQL", 21), ("L", "A", "SAL", 20))  # untouched for 20 days
+    out = run(make_inputs(hist, assigned=log))
+    assert pairs(out["stage_updates"], "lead_id", "rule") == [("L", "no_touch")]
+    assert pairs(out["sla_breaches"], "lead_id", "status", "current_stage", "action") == [
+        ("L", "untouched", "SAL", "none")
+    ]
+    assert out["reassign"].is_empty()
+
+
 def test_sla_touches_by_owner_only_when_configured() -> None:
     log = assignments(("L", "A", "r1", "standard", 6, 4))
     inputs = make_inputs(history(*in_mql("L")), touch=touches(("L", 5, "r2")), assigned=log)

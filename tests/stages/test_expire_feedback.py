@@ -49,19 +49,21 @@ def closed(lead: str, stage: str, days: int, reason: str | None, by: str = "r1")
     ]
 
 
-def test_recycle_reason_moves_a_lost_lead_back_after_its_delay() -> None:
+def test_recycle_reason_moves_a_closed_lead_back_to_nurture() -> None:
     hist = history(
-        *closed("Ldue", "Lost", 90, "No budget"),
-        *closed("Lwait", "Lost", 89, "No budget"),
-        *closed("Lnow", "Lost", 0, "Expired - no activity"),
-        *closed("Lrec", "Recycled", 200, "Timing"),  # already recycled: left to rate
+        *closed("Lold", "Lost", 400, "No budget"),
+        *closed("Lnew", "Lost", 0, "no budget"),
+        *closed("Ldq", "Disqualified", 3, "Timing"),
+        *closed("Lrec", "Recycled", 2, "Timing"),  # already recycled: re-entry is up to rate
+        *closed("Lwon", "Won", 2, "Timing"),  # Won -> Recycled is not a transition
     )
     out = run(make_inputs(hist))
     assert pairs(
         out["stage_updates"], "lead_id", "new_stage", "reason", "previous_stage", "rule"
     ) == [
-        ("Ldue", "Recycled", "No budget", "Lost", "feedback_recycle"),
-        ("Lnow", "Recycled", "Expired - no activity", "Lost", "feedback_recycle"),
+        ("Ldq", "Recycled", "Timing", "Disqualified", "feedback_recycle"),
+        ("Lnew", "Recycled", "No budget", "Lost", "feedback_recycle"),
+        ("Lold", "Recycled", "No budget", "Lost", "feedback_recycle"),
     ]
 
 
