@@ -7,8 +7,11 @@ wording comes from the feature's raw value ("Requested a demo 2 days ago", "Titl
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import polars as pl
+import pycountry
 
 from leadctl.features.spec import Feature
 
@@ -21,6 +24,23 @@ EMAIL_PHRASES = {
     "invalid": "Invalid e-mail address",
     "missing": "No e-mail address",
 }
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    return {c.alpha_2: getattr(c, "common_name", None) or c.name for c in pycountry.countries}
+
+
+def merge_title(contrib: np.ndarray, features: list[Feature]) -> tuple[np.ndarray, list[Feature]]:
+    """Seniority and function are both worded "Title: ..."; add their contributions into one
+    driver so a title never shows up as a reason for and against at once."""
+    title = [j for j, f in enumerate(features) if f.phrase == "title"]
+    if len(title) < 2:
+        return contrib, features
+    keep = [j for j in range(len(features)) if j not in title[1:]]
+    merged = contrib.copy()
+    merged[:, title[0]] = contrib[:, title].sum(axis=1)
+    return merged[:, keep], [features[j] for j in keep]
 
 
 def _int(expr: pl.Expr) -> pl.Expr:
@@ -40,8 +60,14 @@ def _fmt(template: str, *args: pl.Expr | str) -> pl.Expr:
 
 
 def phrase(feature: Feature, *, group: str, activity_phrases: dict[str, str], lookback_days: int) -> pl.Expr:
-    """A String expression wording `feature`'s raw value (column of the same name)."""
+    """A String expression wording `feature`'s raw value (column of the same name).
+
+    Evaluated where a boolean `_for` column says the driver's direction, so a small count that
+    counts against a lead reads "Only 2 ...", and engagement reads "High ..." or "Low ...".
+    """
     v = pl.col(feature.name)
+    against = ~pl.col("_for")
+    only = pl.when(against).then(pl.lit("Only ")).otherwise(pl.lit(""))
     p = feature.params
     kind = feature.phrase
     what = activity_phrases.get(p.get("type") or "", p.get("type") or "")
@@ -64,7 +90,8 @@ def phrase(feature: Feature, *, group: str, activity_phrases: dict[str, str], lo
             _fmt("Last activity {}", _ago(v)))
     elif kind in ("decayed", "pg_decayed"):
         scope = "" if kind == "decayed" else f" {group}"
-        out = _fmt("Recent{} engagement level {}", scope, v.round(1).cast(pl.String))
+        level = pl.when(against).then(pl.lit("Low")).otherwise(pl.lit("High"))
+        out = _fmt("{} recent{} engagement (level {})", level, scope, v.round(1).cast(pl.String))
     elif kind == "assets":
         out = pl.when(v > 0).then(_fmt("Engaged with {} different assets in the last {} days", _int(v),
                                        str(p["window"]))).otherwise(
@@ -78,11 +105,12 @@ def phrase(feature: Feature, *, group: str, activity_phrases: dict[str, str], lo
     elif kind == "lead_age":
         out = _fmt("Lead created {}", _ago(v))
     elif kind == "colleagues":
-        out = pl.when(v > 0).then(_fmt("{} colleagues at the same account engaged in the last {} days", _int(v),
+        out = pl.when(v > 0).then(_fmt("{}{} colleagues at the same account engaged in the last {} days", only, _int(v),
                                        str(p["window"]))).otherwise(
             pl.lit(f"No colleagues at the account engaged in the last {p['window']} days"))
     elif kind == "pg_count":
-        out = pl.when(v > 0).then(_fmt("{} {} activities in the last {} days", _int(v), group, str(p["window"]))).otherwise(
+        out = pl.when(v > 0).then(_fmt("{}{} {} activities in the last {} days", only, _int(v), group,
+                                       str(p["window"]))).otherwise(
             pl.lit(f"No {group} activity in the last {p['window']} days"))
     elif kind == "pg_days":
         out = pl.when(v.is_null()).then(pl.lit(f"No {group} activity in the last {lookback_days} days")).otherwise(
@@ -95,8 +123,11 @@ def phrase(feature: Feature, *, group: str, activity_phrases: dict[str, str], lo
     elif kind == "disqualified":
         out = pl.when(v > 0).then(_fmt("Disqualified {}× before", _int(v))).otherwise(pl.lit("Never disqualified"))
     elif kind == "category":
+        text = v.cast(pl.String)
+        if feature.name == "country":
+            text = text.replace_strict(_country_names(), default=text, return_dtype=pl.String)
         out = pl.when(v.is_null()).then(pl.lit(f"{feature.label}: unknown")).otherwise(
-            _fmt("{}: {}", feature.label, v.cast(pl.String)))
+            _fmt("{}: {}", feature.label, text))
     else:  # number
         out = pl.when(v.is_null()).then(pl.lit(f"{feature.label}: unknown")).otherwise(
             _fmt("{}: {}", feature.label, v.round(2).cast(pl.String)))

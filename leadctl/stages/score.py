@@ -1,0 +1,323 @@
+"""Score every lead as of a date, per product group, with its trained model or the points model.
+
+Features are built lazily for all leads at one snapshot (the end of as_of), collected once, and
+predicted in batches. Reason codes (TreeSHAP) only for the leads that matter: score at or above
+`score.reasons.min_score`, at most `max_leads` per group. A model whose feature spec does not
+match the current config and data is refused with the differences named.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from leadctl.config.scoring import FeaturesConfig, PointsModelConfig, ScoreConfig
+from leadctl.errors import ConfigError, InputError, ModelError
+from leadctl.features import engagement as E
+from leadctl.features.build import build_features, missing_custom_columns
+from leadctl.features.snapshots import UTC_DT, Tables, cutoff
+from leadctl.features.spec import Feature, encode, feature_defs, settings, spec_differences
+from leadctl.models import card as C
+from leadctl.models import points as P
+from leadctl.models.calibration import apply_calibrator
+from leadctl.models.lgbm import contributions, predict_raw
+from leadctl.models.reasons import merge_title, phrase, reason_lists
+from leadctl.models.store import KINDS, LoadedModel
+
+log = logging.getLogger("leadctl.score")
+
+SCORE_COLUMNS = ["lead_id", "product_group", "fit_score", "engagement_score", "propensity", "score",
+                 "model_kind", "model_version", "reasons_for", "reasons_against"]
+SCORE_SCHEMA = {
+    "lead_id": pl.String, "product_group": pl.String, "fit_score": pl.Float64,
+    "engagement_score": pl.Float64, "propensity": pl.Float64, "score": pl.Float64,
+    "model_kind": pl.String, "model_version": pl.String,
+    "reasons_for": pl.List(pl.String), "reasons_against": pl.List(pl.String),
+}
+
+
+@dataclass
+class Scored:
+    """The scores of every group plus a JSON-able summary per group."""
+
+    scores: pl.DataFrame
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class Scorable:
+    """Collected features for all leads at one snapshot, ready to be split per group."""
+
+    base: pl.DataFrame
+    per_group: pl.DataFrame
+    events: pl.LazyFrame
+    keys: pl.LazyFrame
+    defs: list[Feature]
+
+
+def check_model(model: LoadedModel, features: FeaturesConfig, leads_schema: pl.Schema) -> None:
+    """Raise ModelError when the model's features differ from what config and data provide now."""
+    problems = []
+    missing = missing_custom_columns(leads_schema, features)
+    if missing:
+        problems.append(f"the leads table has no column(s) {missing} (train.features.custom)")
+    trained_names = {f["name"] for f in model.card.get("candidates", [])}
+    gone = [f.params.get("column") for fs in model.features.values() for f in fs
+            if f.source == "custom" and f.params.get("column") not in leads_schema]
+    if gone:
+        problems.append(f"the model uses custom column(s) {sorted(set(gone))} the leads table does not have")
+    current = feature_defs(features, model.types)
+    problems += spec_differences(model.card.get("candidates", []), model.card.get("feature_settings", {}),
+                                 current, settings(features))
+    if problems or not trained_names:
+        detail = "; ".join(dict.fromkeys(problems)) or "its card lists no features"
+        raise ModelError(
+            f"model for product group {model.group} ({model.path}) does not match the data: {detail}. "
+            "Retrain with `leadctl train`, or restore the config it was trained with."
+        )
+
+
+def prepare(
+    tables: Tables,
+    groups: list[str],
+    as_of: date,
+    features: FeaturesConfig,
+    models: dict[str, LoadedModel],
+    *,
+    recycled_stage: str = "Recycled",
+    disqualified_stage: str = "Disqualified",
+) -> Scorable:
+    """Check every model against the data, then build and collect the features of all leads."""
+    schema = tables.leads.collect_schema()
+    for model in models.values():
+        check_model(model, features, schema)
+    types = sorted({t for m in models.values() for t in m.types})
+    snap = cutoff(as_of)
+    keys = (
+        tables.leads.select("lead_id")
+        .join(pl.DataFrame({"product_group": groups}).lazy(), how="cross")
+        .with_columns(snapshot_at=pl.lit(snap, dtype=UTC_DT))
+    )
+    frames = build_features(tables, keys, [snap], types, features,
+                            recycled_stage=recycled_stage, disqualified_stage=disqualified_stage)
+    base = frames.base.sort("lead_id").collect(engine="streaming")
+    per_group = frames.per_group.sort(["product_group", "lead_id"]).collect(engine="streaming")
+    events = E.point_in_time_events(tables.activities, keys.select(E.KEYS).unique(), [snap],
+                                    features.lookback_days)
+    return Scorable(base, per_group, events, keys, feature_defs(features, types))
+
+
+def _group_frame(data: Scorable, group: str) -> pl.DataFrame:
+    """Base features plus this group's columns, row-aligned by lead_id (no wide join copy)."""
+    pg = data.per_group.filter(pl.col("product_group") == group)
+    if pg.height != data.base.height or not pg["lead_id"].equals(data.base["lead_id"]):
+        raise ModelError(f"internal: group features for {group} are not aligned with the lead features")
+    return data.base.hstack(pg.drop("lead_id", "snapshot_at", "product_group").get_columns())
+
+
+def _scale(p: np.ndarray, reference: list[float], cfg: ScoreConfig) -> np.ndarray:
+    if cfg.scale == "percentile":
+        return C.to_percentile(p, reference)
+    return 100.0 * p
+
+
+def _select_for_reasons(score: np.ndarray, lead_ids: pl.Series, cfg: ScoreConfig) -> np.ndarray:
+    """Row indices that get reason codes: score >= min_score, highest first, capped."""
+    eligible = np.flatnonzero(score >= cfg.reasons.min_score)
+    if len(eligible) > cfg.reasons.max_leads:
+        ids = lead_ids.gather(eligible).to_numpy()
+        order = np.lexsort((ids, -score[eligible]))
+        eligible = np.sort(eligible[order[: cfg.reasons.max_leads]])
+    return eligible
+
+
+def _attach_reasons(frame: pl.DataFrame, rows: np.ndarray, contrib: np.ndarray, phrases: list[pl.Expr],
+                    cfg: ScoreConfig) -> tuple[pl.Series, pl.Series]:
+    """reasons_for / reasons_against for every row of `frame` (empty lists where not computed)."""
+    empty = pl.Series([[]] * frame.height, dtype=pl.List(pl.String))
+    if len(rows) == 0:
+        return empty.alias("reasons_for"), empty.alias("reasons_against")
+    picked = frame[rows]
+    lists = reason_lists(picked, contrib, phrases, top_n=cfg.reasons.top_n,
+                         min_contribution=cfg.reasons.min_contribution)
+    full = pl.DataFrame({"_row": np.arange(frame.height, dtype=np.uint32)}).join(
+        lists.with_columns(pl.Series("_row", rows.astype(np.uint32))), on="_row", how="left"
+    ).sort("_row")
+    fill = pl.lit([], dtype=pl.List(pl.String))
+    full = full.with_columns(pl.col("reasons_for").fill_null(fill), pl.col("reasons_against").fill_null(fill))
+    return full["reasons_for"], full["reasons_against"]
+
+
+def score_ml(frame: pl.DataFrame, model: LoadedModel, cfg: ScoreConfig, features: FeaturesConfig,
+             activity_phrases: dict[str, str]) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Calibrated fit / engagement / propensity for every row, in batches; reasons for the top."""
+    n = frame.height
+    probs = {k: np.zeros(n, dtype=np.float64) for k in KINDS}
+    for start in range(0, n, cfg.batch_size):
+        batch = frame.slice(start, cfg.batch_size)
+        for kind in KINDS:
+            raw = predict_raw(model.boosters[kind], encode(batch, model.features[kind]), cfg.num_threads)
+            probs[kind][start:start + batch.height] = apply_calibrator(model.calibration[kind]["calibrator"], raw)
+    scaled = {k: _scale(probs[k], model.calibration[k]["reference"], cfg) for k in KINDS}
+    rows = _select_for_reasons(scaled["propensity"], frame["lead_id"], cfg)
+    feats = model.features["propensity"]
+    contrib = contributions(model.boosters["propensity"], encode(frame[rows], feats), cfg.num_threads)
+    contrib, feats = merge_title(contrib, feats)
+    phrases = [phrase(f, group=model.group, activity_phrases=activity_phrases,
+                      lookback_days=features.lookback_days) for f in feats]
+    rf, ra = _attach_reasons(frame, rows, contrib, phrases, cfg)
+    out = pl.DataFrame({
+        "lead_id": frame["lead_id"],
+        "fit_score": np.round(scaled["fit"], 2),
+        "engagement_score": np.round(scaled["engagement"], 2),
+        "propensity": np.round(probs["propensity"], 6),
+        "score": np.round(scaled["propensity"], 2),
+        "reasons_for": rf, "reasons_against": ra,
+    })
+    dist = model.card.get("distribution", {}).get("scores", {}).get("propensity")
+    summary = {"model_kind": "lightgbm", "model_version": model.version, "reasons_for_rows": int(len(rows)),
+               "propensity_psi": C.psi(dist, probs["propensity"]) if dist else None}
+    return out.with_columns(model_kind=pl.lit("lightgbm"), model_version=pl.lit(model.version)), summary
+
+
+def points_frame(frame: pl.DataFrame, data: Scorable, group: str, model: PointsModelConfig,
+                 keys: pl.LazyFrame | None = None) -> pl.DataFrame:
+    """`frame` plus behaviour counts (beh_i_n), attribute points (dem_i, beh_i) and the scores."""
+    P.check_attributes(model, {f.name: f.kind for f in data.defs}, group)
+    keys = data.keys if keys is None else keys
+    counts = P.behaviour_counts(data.events, keys.filter(pl.col("product_group") == group), model).select(
+        "lead_id", pl.exclude(P.GROUP_KEYS)).collect()
+    joined = frame.join(counts, on="lead_id", how="left", maintain_order="left")
+    return P.apply_points(joined, model)
+
+
+def points_phrases(data: Scorable, group: str, model: PointsModelConfig, features: FeaturesConfig,
+                   activity_phrases: dict[str, str]) -> list[pl.Expr]:
+    """Reason wording per attribute, in attribute_ids order."""
+    defs = {f.name: f for f in data.defs}
+    out = [phrase(defs[a.feature], group=group, activity_phrases=activity_phrases,
+                  lookback_days=features.lookback_days) for a in model.demographic]
+    return out + [P.behaviour_phrase(i, a) for i, a in enumerate(model.behavioural)]
+
+
+def score_points(frame: pl.DataFrame, data: Scorable, group: str, model: PointsModelConfig,
+                 cfg: ScoreConfig, features: FeaturesConfig, activity_phrases: dict[str, str],
+                 keys: pl.LazyFrame | None = None) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The rule-based points model for every row; reasons from attribute points."""
+    scored = points_frame(frame, data, group, model, keys)
+    contrib = scored.select(P.attribute_ids(model)).to_numpy().astype(np.float64)
+    rows = _select_for_reasons(scored["score"].to_numpy(), scored["lead_id"], cfg)
+    phrases = points_phrases(data, group, model, features, activity_phrases)
+    # Points are on a 0-100 scale, so a contribution below half a point is not a reason.
+    points_cfg = cfg.model_copy(update={"reasons": cfg.reasons.model_copy(
+        update={"min_contribution": max(cfg.reasons.min_contribution, 0.5)})})
+    rf, ra = _attach_reasons(scored, rows, contrib[rows], phrases, points_cfg)
+    version = P.version(model)
+    out = scored.select(
+        "lead_id",
+        pl.col("fit_score").round(2), pl.col("engagement_score").round(2),
+        pl.col("propensity").round(6), pl.col("score").round(2),
+    ).with_columns(reasons_for=rf, reasons_against=ra, model_kind=pl.lit("points"), model_version=pl.lit(version))
+    return out, {"model_kind": "points", "model_version": version, "reasons_for_rows": int(len(rows)),
+                 "propensity_psi": None}
+
+
+def score(
+    data: Scorable,
+    groups: list[str],
+    models: dict[str, LoadedModel],
+    points: dict[str, PointsModelConfig | None],
+    cfg: ScoreConfig,
+    features: FeaturesConfig,
+) -> Scored:
+    """Scores for every lead × group (sorted by lead_id, product_group) and a summary per group."""
+    parts = []
+    summary: dict[str, dict[str, Any]] = {}
+    phrases = features.activity_phrases
+    for group in groups:
+        frame = _group_frame(data, group)
+        if group in models:
+            out, info = score_ml(frame, models[group], cfg, features, phrases)
+            info["warnings"] = []
+        else:
+            model = points.get(group)
+            if model is None:
+                raise ConfigError(
+                    f"product group {group} has no trained model and no points model; add points.default "
+                    f"or points.groups.{group} to the config, or run `leadctl train`"
+                )
+            out, info = score_points(frame, data, group, model, cfg, features, phrases)
+            info["warnings"] = [f"{group}: no trained model, scored with the points model ({info['model_version']})"]
+        s = out["score"]
+        info.update({
+            "rows": out.height,
+            "mean_score": float(s.mean()) if out.height else None,
+            "at_or_above_min_score": int((s >= cfg.reasons.min_score).sum()),
+        })
+        summary[group] = info
+        parts.append(out.with_columns(product_group=pl.lit(group)))
+        log.info("scored group %s: %d leads with %s", group, out.height, info["model_kind"])
+    if not parts:
+        return Scored(pl.DataFrame(schema=SCORE_SCHEMA), summary)
+    scores = pl.concat([p.select(SCORE_COLUMNS).cast(SCORE_SCHEMA) for p in parts]).sort(["lead_id", "product_group"])
+    return Scored(scores, summary)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+def explain(
+    data: Scorable,
+    lead_id: str,
+    groups: list[str],
+    models: dict[str, LoadedModel],
+    points: dict[str, PointsModelConfig | None],
+    cfg: ScoreConfig,
+    features: FeaturesConfig,
+) -> dict[str, Any]:
+    """One lead, every group: feature values, scores, every contribution, and the reasons."""
+    if not (data.base["lead_id"] == lead_id).any():
+        raise InputError(f"lead {lead_id} is not in the leads table (check the id, or run `leadctl validate`)")
+    forced = cfg.model_copy(update={"reasons": cfg.reasons.model_copy(update={"min_score": 0.0, "max_leads": 1})})
+    phrases = features.activity_phrases
+    out: dict[str, Any] = {"lead_id": lead_id, "groups": {}}
+    for group in groups:
+        row = _group_frame(data, group).filter(pl.col("lead_id") == lead_id)
+        if group in models:
+            model = models[group]
+            scored, _ = score_ml(row, model, forced, features, phrases)
+            feats = model.features["propensity"]
+            values = [_jsonable(row[f.name][0]) for f in feats]
+            contrib = contributions(model.boosters["propensity"], encode(row, feats), cfg.num_threads)[0]
+            items = [{"feature": f.name, "label": f.label, "value": v, "contribution": float(c)}
+                     for f, v, c in zip(feats, values, contrib, strict=True)]
+            unit = "log-odds (propensity model, TreeSHAP)"
+        else:
+            model_cfg = points.get(group)
+            if model_cfg is None:
+                raise ConfigError(f"product group {group} has no trained model and no points model")
+            keys = data.keys.filter(pl.col("lead_id") == lead_id)
+            scored, _ = score_points(row, data, group, model_cfg, forced, features, phrases, keys)
+            pf = points_frame(row, data, group, model_cfg, keys)
+            items = [{"feature": a.feature, "label": a.label or a.feature, "value": _jsonable(pf[a.feature][0]),
+                      "contribution": float(pf[f"dem_{i}"][0])} for i, a in enumerate(model_cfg.demographic)]
+            items += [{"feature": a.name, "label": a.name, "value": float(pf[f"beh_{i}_n"][0]),
+                       "contribution": float(pf[f"beh_{i}"][0])} for i, a in enumerate(model_cfg.behavioural)]
+            unit = "points (points model)"
+        rec = scored.row(0, named=True)
+        items.sort(key=lambda it: (-abs(it["contribution"]), it["feature"]))
+        out["groups"][group] = {
+            **{k: rec[k] for k in ("fit_score", "engagement_score", "propensity", "score",
+                                   "model_kind", "model_version", "reasons_for", "reasons_against")},
+            "contribution_unit": unit,
+            "contributions": items,
+        }
+    return out
