@@ -1,0 +1,361 @@
+"""Report tables on a hand-built night whose conversion rates and counts are known by design.
+
+The case is described in tests/stages/report_frames.py; each expected number below follows from
+that description, not from running the code.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from itertools import product
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from stages import report_frames as F
+
+from leadctl.errors import ConfigError
+from leadctl.stages.report import SECTIONS, build_report
+from leadctl.stages.report_common import ReportInputs, Section
+from leadctl.stages.report_rating import labelled_population
+
+
+def approx(value: object) -> object:
+    """Tables are rounded to 6 decimals (stable bytes): compare at that precision."""
+    return pytest.approx(value, abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def sections() -> dict[str, Section]:
+    return {s.key: s for s in build_report(F.inputs(), F.context())}
+
+
+def _rows(frame: pl.DataFrame, **where: object) -> pl.DataFrame:
+    for column, value in where.items():
+        frame = frame.filter(pl.col(column) == value)
+    return frame
+
+
+def test_every_section_in_report_order(sections: dict[str, Section]) -> None:
+    assert list(sections) == list(SECTIONS)
+    assert all(s.status in ("ok", "partial") for s in sections.values())
+
+
+def test_conversion_by_rating_exact_rates(sections: dict[str, Section]) -> None:
+    grid = sections["conversion_by_rating"].tables["conversion_by_rating"]
+    analytics = _rows(grid, product_group="Analytics").filter(pl.col("leads") > 0)
+    expected = pl.DataFrame(
+        {
+            "rating": ["A1", "B2", "C4", "D4"],
+            "leads": [10, 10, 4, 20],
+            "conversions": [4, 2, 1, 1],
+            "conversion_rate": [0.4, 0.2, 0.25, 0.05],
+        }
+    )
+    assert_frame_equal(
+        analytics.select("rating", "leads", "conversions", "conversion_rate"),
+        expected,
+        check_dtypes=False,
+    )
+    # the full 4 x 4 grid exists for every group, empty cells included
+    assert grid.height == 2 * 16
+    assert _rows(grid, product_group="Analytics", rating="A2")["cell_label"].item() == "- / 0"
+    assert _rows(grid, product_group="Analytics", rating="A1")["cell_label"].item() == "40.0% / 10"
+    # x1 had an opportunity before the snapshot: not in the labelled population
+    assert analytics["leads"].sum() == 44
+    assert _rows(grid, product_group="Cloud")["leads"].sum() == 0
+
+
+def test_top_share_capture_and_capture_curve(sections: dict[str, Section]) -> None:
+    section = sections["conversion_by_rating"]
+    top = _rows(section.tables["top_share_capture"], product_group="Analytics").row(0, named=True)
+    assert (top["leads"], top["top_leads"], top["conversions"], top["top_conversions"]) == (
+        44,
+        14,
+        8,
+        6,
+    )
+    assert top["conversion_capture"] == approx(0.75)
+    assert top["ranked_by"] == "score"
+    assert section.numbers["top_share_capture"]["Analytics"] == approx(0.75)
+    assert any("top 30 % of leads by score hold 75%" in n for n in section.notes)
+    curve = _rows(section.tables["rating_capture"], product_group="Analytics")
+    assert curve["rating"].to_list() == ["A1", "B2", "C4", "D4"]
+    assert curve["cum_conversion_share"].to_list() == approx([0.5, 0.75, 0.875, 1.0])
+    assert curve["cum_lead_share"].to_list() == approx([10 / 44, 20 / 44, 24 / 44, 1.0])
+
+
+def test_labelled_population_uses_snapshot_about_window_back() -> None:
+    lab = labelled_population(F.inputs(), F.context())
+    assert lab.snapshot == F.SNAPSHOT
+    assert lab.window_days == 90
+    assert lab.note is None
+    assert sorted(lab.frame.filter(pl.col("converted"))["lead_id"].to_list()) == sorted(
+        F.CONVERTERS
+    )
+    # a shorter window picks the same (only old enough) snapshot; a longer one falls back with a note
+    longer = labelled_population(F.inputs(), F.context(conversion_window_days=120))
+    assert longer.snapshot == F.SNAPSHOT
+    assert longer.note is not None and "90 days" in longer.note
+
+
+def _brute_auc(scores: list[float], labels: list[bool]) -> float:
+    pos = [s for s, y in zip(scores, labels, strict=True) if y]
+    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
+    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in product(pos, neg))
+    return wins / (len(pos) * len(neg))
+
+
+def test_model_quality_auc_gains_calibration(sections: dict[str, Section]) -> None:
+    section = sections["model_quality"]
+    lab = labelled_population(F.inputs(), F.context()).frame
+    expected_auc = _brute_auc(lab["propensity"].to_list(), lab["converted"].to_list())
+    quality = _rows(section.tables["model_quality"], product_group="Analytics").row(0, named=True)
+    assert quality["auc"] == approx(expected_auc)
+    assert quality["card_auc"] == approx(0.81)
+    assert (quality["labelled_leads"], quality["conversions"]) == (44, 8)
+    gains = _rows(section.tables["gains"], product_group="Analytics")
+    # tied propensities share a bin: A1 -> 1, B2 -> 3, C4 -> 5, D4 -> 6
+    assert gains["bin"].to_list() == [1, 3, 5, 6]
+    assert gains["conversion_rate"].to_list() == approx([0.4, 0.2, 0.25, 0.05])
+    assert gains["lift"].to_list()[0] == approx(0.4 / (8 / 44))
+    calib = _rows(section.tables["calibration"], product_group="Analytics")
+    assert calib["predicted"].to_list() == approx([0.05, 0.1, 0.2, 0.4])
+    assert calib["observed"].to_list() == approx([0.05, 0.25, 0.2, 0.4])
+
+
+def test_stale_and_drifting_models_warn_and_recommend(sections: dict[str, Section]) -> None:
+    section = sections["model_quality"]
+    quality = section.tables["model_quality"]
+    analytics = _rows(quality, product_group="Analytics").row(0, named=True)
+    assert analytics["model_age_days"] == (F.AS_OF - date(2026, 6, 1)).days
+    assert analytics["stale"] is True
+    assert analytics["recommendation"].startswith("retrain")
+    assert (
+        _rows(quality, product_group="Cloud")["recommendation"].item()
+        == "train a model: none found"
+    )
+    assert any(w.startswith("stale model: Analytics") for w in section.warnings)
+    assert any("card.json missing for Cloud" in m for m in section.unavailable)
+    drift = section.tables["drift"]
+    # every case lead is in Germany, Software, 100 employees: no drift on those columns
+    stable = _rows(drift, product_group="Analytics", kind="feature").filter(
+        pl.col("column") != "lead_source"
+    )
+    assert stable["psi"].to_list() == approx([0.0, 0.0, 0.0])
+    # new leads come from Web / Webinar, the training population from List: drift
+    assert _rows(drift, product_group="Analytics", column="lead_source")["drifting"].item() is True
+
+
+def test_no_warning_when_model_fresh_and_stable() -> None:
+    inputs = F.inputs()
+    inputs.cards = {
+        "Analytics": {"trained_as_of": "2026-11-01"},
+        "Cloud": {"trained_as_of": "2026-11-01"},
+    }
+    sections = {s.key: s for s in build_report(inputs, F.context(drift_features=["country"]))}
+    section = sections["model_quality"]
+    assert section.warnings == []
+    assert section.tables["model_quality"]["recommendation"].to_list() == ["keep", "keep"]
+
+
+def test_funnel_counts_conversion_and_velocity(sections: dict[str, Section]) -> None:
+    funnel = _rows(sections["funnel"].tables["funnel"], product_group="Analytics")
+    rows = {r["stage"]: r for r in funnel.iter_rows(named=True)}
+    # h01-h10 plus g1 (a history row without product group counts for every group)
+    assert (rows["Inquiry"]["entered"], rows["Inquiry"]["reached_next"]) == (11, 6)
+    assert rows["Inquiry"]["conversion"] == approx(6 / 11)
+    assert rows["Inquiry"]["median_days_in_stage"] == approx(3.0)
+    assert (rows["MQL"]["entered"], rows["MQL"]["reached_next"], rows["MQL"]["conversion"]) == (
+        6,
+        3,
+        0.5,
+    )
+    assert rows["MQL"]["median_days_in_stage"] == approx(7.5)  # 7, 7, 7, 8, 8, 8
+    assert (rows["SAL"]["entered"], rows["SAL"]["reached_next"]) == (3, 1)
+    assert rows["SAL"]["median_days_in_stage"] == approx(6.0)
+    assert rows["Won"]["conversion"] is None
+    assert (rows["Inquiry"]["entered_prev"], rows["MQL"]["entered_prev"]) == (4, 2)
+    assert rows["Inquiry"]["median_days_in_stage_prev"] == approx(4.0)
+    assert rows["Inquiry"]["entered_change"] == approx((11 - 4) / 4)
+    cloud = _rows(sections["funnel"].tables["funnel"], product_group="Cloud", stage="Inquiry")
+    assert cloud["entered"].item() == 1
+    assert sections["funnel"].numbers["mqls_in_period"] == {"Analytics": 6, "Cloud": 0}
+
+
+def test_sla_and_persistence(sections: dict[str, Section]) -> None:
+    section = sections["sla"]
+    team = section.tables["sla_by_team"].row(0, named=True)
+    assert (
+        team["team"],
+        team["assignments_due"],
+        team["met"],
+        team["breached"],
+        team["untouched"],
+    ) == (
+        "East",
+        4,
+        2,
+        2,
+        1,
+    )
+    assert team["sla_compliance"] == approx(0.5)
+    assert team["median_hours_to_first_touch"] == approx(10.0)  # 2 h, 10 h, 57 h
+    reps = {r["rep_id"]: r for r in section.tables["sla_by_rep"].iter_rows(named=True)}
+    # s1's touch on 11-03 came before the assignment and does not count
+    assert reps["r1"]["median_hours_to_first_touch"] == approx(33.5)
+    assert reps["r2"]["untouched"] == 1
+    persistence = {
+        r["rep_id"]: r for r in section.tables["persistence_by_rep"].iter_rows(named=True)
+    }
+    assert (persistence["r1"]["closed"], persistence["r1"]["breaches"]) == (2, 0)
+    assert (persistence["r2"]["closed"], persistence["r2"]["breaches"]) == (1, 1)
+    assert persistence["r2"]["persistence_compliance"] == approx(0.0)
+
+
+def test_feedback_pareto_normalises_reasons_and_counts_missing(
+    sections: dict[str, Section],
+) -> None:
+    section = sections["feedback"]
+    pareto = section.tables["feedback_pareto"]
+    assert sorted(pareto["reason"].to_list()) == ["(no reason)", "No budget", "Timing"]
+    assert pareto["rejections"].to_list() == [1, 1, 1]
+    assert pareto["cum_share"].to_list()[-1] == approx(1.0)
+    by_source = section.tables["feedback_by_source"]
+    assert _rows(by_source, lead_source="Webinar")["rejections"].sum() == 2
+    reps = {r["rep_id"]: r for r in section.tables["missing_reasons_by_rep"].iter_rows(named=True)}
+    assert (
+        reps["r2"]["rejections"],
+        reps["r2"]["missing_reason"],
+        reps["r2"]["missing_share"],
+    ) == (1, 1, 1.0)
+    assert (reps["r1"]["rejections"], reps["r1"]["missing_reason"]) == (2, 0)
+
+
+def test_overrides_conversion_against_ordinary_mqls_and_reviews(
+    sections: dict[str, Section],
+) -> None:
+    section = sections["overrides"]
+    table = _rows(section.tables["overrides"], product_group="Analytics")
+    vip = _rows(table, rule="Event VIP").row(0, named=True)
+    ordinary = _rows(table, rule="(ordinary MQLs)").row(0, named=True)
+    assert (vip["labelled_leads"], vip["conversions"], vip["conversion_rate"]) == (4, 1, 0.25)
+    assert (ordinary["labelled_leads"], ordinary["conversions"], ordinary["conversion_rate"]) == (
+        20,
+        6,
+        0.3,
+    )
+    assert (vip["flagged_tonight"], vip["sent_in_period"]) == (1, 1)
+    reviews = {r["rule"]: r for r in section.tables["override_reviews"].iter_rows(named=True)}
+    assert reviews["Event VIP"]["review_status"] == "due_soon"
+    assert reviews["Event VIP"]["days_to_review"] == 5
+    assert reviews["Old promo"]["review_status"] == "past_review"
+    assert section.numbers["rules_past_review"] == ["Old promo"]
+    assert any("'Old promo'" in w and "past its review date" in w for w in section.warnings)
+
+
+def test_lifecycle_expirations_zombies_recycles(sections: dict[str, Section]) -> None:
+    section = sections["lifecycle"]
+    assert section.tables["expirations_tonight"]["leads"].sum() == 2
+    zombies = section.tables["zombies_by_rep"].row(0, named=True)
+    assert (zombies["rep_id"], zombies["zombies"], zombies["median_days_in_stage"]) == (
+        "r1",
+        1,
+        75.0,
+    )
+    recycles = _rows(section.tables["recycles"], product_group="Analytics")
+    assert dict(zip(recycles["reason"], recycles["recycled"], strict=True)) == {
+        "No budget": 1,
+        "Timing": 1,
+    }
+
+
+def test_rep_load_and_fairness(sections: dict[str, Section]) -> None:
+    section = sections["rep_load"]
+    load = {r["rep_id"]: r for r in section.tables["rep_load"].iter_rows(named=True)}
+    assert (load["r1"]["assigned_tonight"], load["r1"]["value_tonight"]) == (2, approx(0.7))
+    assert (load["r1"]["assigned_in_period"], load["r1"]["value_in_period"]) == (2, approx(0.8))
+    assert (load["r2"]["assigned_in_period"], load["r2"]["value_in_period"]) == (3, approx(0.3))
+    fairness = section.tables["fairness"].row(0, named=True)
+    assert fairness["team"] == "East" and fairness["active_reps"] == 2
+    # values 0.3 and 0.8: Gini = |0.8 - 0.3| / (2 * 2 * mean) = 0.5 / 2.2
+    assert fairness["value_gini"] == approx(0.5 / 2.2)
+    assert fairness["count_cv"] == approx(0.5 / 2.5)
+    assert section.numbers["overflow_tonight"] == 1
+
+
+def test_weekly_scorecard(sections: dict[str, Section]) -> None:
+    section = sections["scorecard"]
+    card = _rows(section.tables["scorecard"], product_group="Analytics")
+    assert card.height == 8
+    assert card["week_end"].to_list()[-1] == F.AS_OF
+    week = _rows(card, week_end=date(2026, 10, 30)).row(0, named=True)
+    assert (week["mqls"], week["accepted"], week["acceptance_rate"]) == (6, 3, 0.5)
+    reject = _rows(card, week_end=date(2026, 11, 6)).row(0, named=True)
+    assert (
+        reject["rejections"],
+        reject["sla_due"],
+        reject["sla_met"],
+        reject["sla_compliance"],
+    ) == (3, 4, 2, 0.5)
+    assert card["opportunities"].to_list()[-1] == 1
+    assert _rows(card, week_end=date(2026, 10, 30))["mqls_wow"].item() == 6
+    by_rating = section.tables["scorecard_mqls_by_rating"]
+    assert _rows(by_rating, product_group="Analytics", rating="A1")["new_mqls"].item() == 2
+
+
+def test_before_after_against_previous_period(sections: dict[str, Section]) -> None:
+    section = sections["before_after"]
+    table = _rows(section.tables["before_after"], product_group="Analytics")
+    metrics = {r["metric"]: r for r in table.iter_rows(named=True)}
+    assert (metrics["mql_entries"]["before"], metrics["mql_entries"]["after"]) == (2.0, 6.0)
+    assert metrics["acceptance_rate"]["after"] == approx(0.5)
+    assert metrics["sla_compliance"]["after"] == approx(0.5)
+    assert metrics["mqls_A1"]["after"] == 3.0
+    assert metrics["mql_entries"]["before_as_of"] == date(2026, 10, 21)
+
+
+def test_unknown_funnel_stage_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="report.funnel_stages names unknown stage"):
+        build_report(F.inputs(), F.context(funnel_stages=["Inquiry", "Qualified"]))
+
+
+def test_partial_pipeline_says_what_is_missing() -> None:
+    """Only canonical tables (validate ran): every section renders or names the missing step."""
+    full = F.inputs()
+    inputs = ReportInputs(tables=full.tables)
+    sections = {s.key: s for s in build_report(inputs, F.context())}
+    assert sections["funnel"].status == "ok"
+    messages = " | ".join(m for s in sections.values() for m in s.unavailable)
+    assert "no rating snapshot before 2026-11-20" in messages
+    assert "state/assignments_log/ has no assignment log" in messages
+    assert "not available: zombies.csv missing — run `leadctl expire`" in messages
+    assert "not available: assignments.csv missing — run `leadctl assign`" in messages
+    assert "not available: ratings.parquet missing — run `leadctl rate`" in messages
+    assert "card.json missing" in messages
+    for key in ("conversion_by_rating",):
+        assert sections[key].status.startswith("not available")
+
+
+def test_no_tables_configured_at_all() -> None:
+    sections = build_report(ReportInputs(), F.context())
+    assert len(sections) == len(SECTIONS)
+    funnel = next(s for s in sections if s.key == "funnel")
+    assert "canonical table stage_history is not configured" in funnel.status
+
+
+def test_output_with_unexpected_columns_degrades() -> None:
+    inputs = F.inputs()
+    inputs.outputs["zombies.csv"] = pl.DataFrame({"lead_id": ["z"], "stage": ["SAL"]}).lazy()
+    section = next(s for s in build_report(inputs, F.context()) if s.key == "lifecycle")
+    assert any("zombies.csv lacks owner_id / rep_id" in m for m in section.unavailable)
+    assert "recycles" in section.tables
+
+
+def test_tables_are_sorted_and_stable() -> None:
+    first = build_report(F.inputs(), F.context())
+    second = build_report(F.inputs(), F.context())
+    for a, b in zip(first, second, strict=True):
+        assert list(a.tables) == list(b.tables)
+        for name in a.tables:
+            assert_frame_equal(a.tables[name], b.tables[name])
