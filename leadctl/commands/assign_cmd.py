@@ -47,8 +47,14 @@ STATE_DIR = "assign"
 LOG_DIR = "assignments_log"
 # Earlier logs matter for continuity (its window) and for assignments the CRM does not show yet.
 _MIN_LOG_DAYS = 30
-_LOG_COLUMNS = {"lead_id": pl.String, "product_group": pl.String, "owner_id": pl.String,
-                "assigned_at": UTC_DATETIME}
+_LOG_COLUMNS = pl.Schema(
+    {
+        "lead_id": pl.String(),
+        "product_group": pl.String(),
+        "owner_id": pl.String(),
+        "assigned_at": UTC_DATETIME,
+    }
+)
 
 
 def _dated_files(folder: Path) -> list[tuple[date, Path]]:
@@ -73,7 +79,9 @@ def read_state(state_dir: Path, as_of: date) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(path)
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise InputError(f"cannot read assign state {path}: {exc}; delete it to start fresh") from None
+        raise InputError(
+            f"cannot read assign state {path}: {exc}; delete it to start fresh"
+        ) from None
     missing = [c for c in STATE_SCHEMA if c not in frame.columns]
     if missing:
         raise InputError(f"assign state {path} lacks column(s) {missing}; delete it to start fresh")
@@ -123,9 +131,12 @@ def summarize(result: AssignResult, verified_rows: int) -> dict[str, Any]:
             "open_before": None if before is None else int(before),
             "open_after": None if after is None else int(after),
         }
-    overflow = {str(k): int(v) for k, v in result.overflow.group_by("reason").len().sort("reason").rows()}
+    overflow = {
+        str(k): int(v) for k, v in result.overflow.group_by("reason").len().sort("reason").rows()
+    }
     rules = {
-        str(k): int(v) for k, v in result.assignments.group_by("routing_rule").len().sort("routing_rule").rows()
+        str(k): int(v)
+        for k, v in result.assignments.group_by("routing_rule").len().sort("routing_rule").rows()
     }
     return {
         "verified_rows": verified_rows,
@@ -164,7 +175,9 @@ def run_assign(ws: Workspace) -> dict[str, Any]:
     )
     escape = cfg.output.escape_formulas
     paths = {
-        "assignments": write_csv(result.assignments, ws.output(OUTPUTS["assignments"]), escape=escape),
+        "assignments": write_csv(
+            result.assignments, ws.output(OUTPUTS["assignments"]), escape=escape
+        ),
         "tasks": write_csv(result.tasks, ws.output(OUTPUTS["tasks"]), escape=escape),
         "overflow": write_csv(result.overflow, ws.output(OUTPUTS["overflow"]), escape=escape),
         "audit": write_parquet(result.audit, ws.output(OUTPUTS["audit"])),
@@ -186,8 +199,11 @@ def render_assign(summary: dict[str, Any]) -> None:
     for col in ("verified", "kept (already owned)", "assigned", "overflow", "tasks"):
         head.add_column(col, justify="right")
     head.add_row(
-        f"{summary['verified_rows']:,}", f"{summary['kept']:,}", f"{summary['assigned']:,}",
-        f"{summary['overflow']:,}", f"{summary['tasks']:,}",
+        f"{summary['verified_rows']:,}",
+        f"{summary['kept']:,}",
+        f"{summary['assigned']:,}",
+        f"{summary['overflow']:,}",
+        f"{summary['tasks']:,}",
     )
     console.print(head)
     if summary["by_rule"]:
@@ -199,20 +215,36 @@ def render_assign(summary: dict[str, Any]) -> None:
         console.print(rules)
     if summary["reps"]:
         reps = Table(title="Per team and rep", title_justify="left")
-        for col in ("team", "rep", "assigned", "expected value", "open before", "open after", "capacity"):
+        for col in (
+            "team",
+            "rep",
+            "assigned",
+            "expected value",
+            "open before",
+            "open after",
+            "capacity",
+        ):
             reps.add_column(col, justify="left" if col in ("team", "rep") else "right")
         for team, members in summary["reps"].items():
             total = summary["teams"].get(team, {})
             reps.add_row(
-                f"[bold]{team}[/]", "", f"[bold]{total.get('assigned', 0):,}[/]",
-                f"[bold]{total.get('expected_value', 0.0):.2f}[/]", "", "", "",
+                f"[bold]{team}[/]",
+                "",
+                f"[bold]{total.get('assigned', 0):,}[/]",
+                f"[bold]{total.get('expected_value', 0.0):.2f}[/]",
+                "",
+                "",
+                "",
             )
             for rep, row in members.items():
                 cap = row["capacity"]
                 after = row["open_after"]
                 style = "red" if cap is not None and after is not None and after >= cap else ""
                 reps.add_row(
-                    "", rep, f"{row['assigned']:,}", f"{row['expected_value']:.2f}",
+                    "",
+                    rep,
+                    f"{row['assigned']:,}",
+                    f"{row['expected_value']:.2f}",
                     str(row["open_before"] if row["open_before"] is not None else "-"),
                     f"[{style}]{after}[/]" if style else str(after if after is not None else "-"),
                     str(cap if cap is not None else "-"),

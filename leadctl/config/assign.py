@@ -150,6 +150,10 @@ class SlaTier(StrictModel):
         return self
 
 
+def _default_week() -> list[Weekday]:
+    return ["Mon", "Tue", "Wed", "Thu", "Fri"]
+
+
 def _default_rules() -> list[RoutingRule]:
     return [
         RoutingRule(name="named_account_owner", kind="account_owner"),
@@ -219,7 +223,7 @@ class AssignConfig(StrictModel):
     default_tier: str = "standard"
     sla_tiers: dict[str, SlaTier] = Field(default_factory=_default_tiers)
     pursuit_plans: dict[str, PursuitPlan] = Field(default_factory=_default_plans)
-    working_days: list[Weekday] = Field(default_factory=lambda: ["Mon", "Tue", "Wed", "Thu", "Fri"])
+    working_days: list[Weekday] = Field(default_factory=_default_week)
     default_time_zone: str = "UTC"
     default_working_hours: str = "09:00-17:00"
     holiday_countries: dict[str, str] = Field(default_factory=dict)
@@ -283,10 +287,14 @@ class AssignConfig(StrictModel):
                 )
         tiers = set(self.sla_tiers)
         if self.default_tier not in tiers:
-            raise ValueError(f"default_tier {self.default_tier!r} is not in sla_tiers {sorted(tiers)}")
+            raise ValueError(
+                f"default_tier {self.default_tier!r} is not in sla_tiers {sorted(tiers)}"
+            )
         bad = {a: t for a, t in self.tier_by_action.items() if t not in tiers}
         if bad:
-            raise ValueError(f"tier_by_action names unknown tier(s) {bad}; sla_tiers are {sorted(tiers)}")
+            raise ValueError(
+                f"tier_by_action names unknown tier(s) {bad}; sla_tiers are {sorted(tiers)}"
+            )
         for name, tier in self.sla_tiers.items():
             if tier.pursuit_plan is not None and tier.pursuit_plan not in self.pursuit_plans:
                 raise ValueError(

@@ -39,7 +39,9 @@ from leadctl.stages.sla import CLOCK_COLUMNS, assigned_at, sla_deadlines, touch_
 log = logging.getLogger("leadctl.assign")
 
 KEYS = ["lead_id", "product_group"]
-VERIFIED_REQUIRED = {"lead_id": pl.String, "product_group": pl.String, "action": pl.String}
+VERIFIED_REQUIRED = pl.Schema(
+    {"lead_id": pl.String(), "product_group": pl.String(), "action": pl.String()}
+)
 VERIFIED_OPTIONAL = {
     "propensity": pl.Float64,
     "rating": pl.String,
@@ -56,24 +58,70 @@ VERIFIED_OPTIONAL = {
     "owner_id": pl.String,
 }
 ASSIGNMENT_COLUMNS = [
-    "lead_id", "product_group", "owner_id", "team", "rating", "action", "stage_to_set", "sla_tier",
-    "sla_due_at", "routing_rule", "reason",
+    "lead_id",
+    "product_group",
+    "owner_id",
+    "team",
+    "rating",
+    "action",
+    "stage_to_set",
+    "sla_tier",
+    "sla_due_at",
+    "routing_rule",
+    "reason",
 ]
 OVERFLOW_COLUMNS = [
-    "lead_id", "product_group", "team", "rating", "action", "sla_tier", "propensity", "routing_rule",
-    "reason", "detail",
+    "lead_id",
+    "product_group",
+    "team",
+    "rating",
+    "action",
+    "sla_tier",
+    "propensity",
+    "routing_rule",
+    "reason",
+    "detail",
 ]
 TASK_COLUMNS = [
-    "lead_id", "product_group", "owner_id", "team", "sla_tier", "pursuit_plan", "touch_number",
-    "channel", "template", "due_date", "due_at",
+    "lead_id",
+    "product_group",
+    "owner_id",
+    "team",
+    "sla_tier",
+    "pursuit_plan",
+    "touch_number",
+    "channel",
+    "template",
+    "due_date",
+    "due_at",
 ]
 LOG_OUTPUT_COLUMNS = [
-    "lead_id", "product_group", "owner_id", "team", "sla_tier", "action", "assigned_at", "sla_due_at",
-    "routing_rule", "pursuit_plan", "min_attempts", "persistence_days",
+    "lead_id",
+    "product_group",
+    "owner_id",
+    "team",
+    "sla_tier",
+    "action",
+    "assigned_at",
+    "sla_due_at",
+    "routing_rule",
+    "pursuit_plan",
+    "min_attempts",
+    "persistence_days",
 ]
 AUDIT_COLUMNS = [
-    "lead_id", "product_group", "unit_id", "rule_order", "rule_name", "rule_kind", "evaluated",
-    "matched", "outcome", "owner_id", "team", "detail",
+    "lead_id",
+    "product_group",
+    "unit_id",
+    "rule_order",
+    "rule_name",
+    "rule_kind",
+    "evaluated",
+    "matched",
+    "outcome",
+    "owner_id",
+    "team",
+    "detail",
 ]
 REASON_TEXT = {
     "no_rep_in_team": "has no members",
@@ -92,7 +140,9 @@ class AssignInputs:
     reps: pl.LazyFrame
     leads: pl.LazyFrame
     stage_history: pl.LazyFrame
-    log: pl.DataFrame  # assignments log rows of earlier nights (lead_id, product_group, owner_id, assigned_at)
+    log: (
+        pl.DataFrame
+    )  # assignments log rows of earlier nights (lead_id, product_group, owner_id, assigned_at)
     state: pl.DataFrame  # the latest state snapshot before as_of (empty if none)
 
 
@@ -136,7 +186,9 @@ def prepare_verified(verified: pl.LazyFrame, cfg: AssignConfig) -> pl.DataFrame:
             f"verified.parquet has {dups.height} rows repeating a (lead_id, product_group), "
             f"e.g. {sample}: each pair must appear once; re-run `leadctl verify`"
         )
-    by_action = pl.col("action").replace_strict(cfg.tier_by_action, default=None, return_dtype=pl.String)
+    by_action = pl.col("action").replace_strict(
+        cfg.tier_by_action, default=None, return_dtype=pl.String
+    )
     rows = rows.with_columns(
         pl.coalesce(pl.col("sla_tier"), by_action, pl.lit(cfg.default_tier)).alias("sla_tier"),
         pl.col("country_code").str.to_uppercase(),
@@ -162,7 +214,9 @@ def consume(roster: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFrame:
     return (
         roster.join(took, left_on="rep_id", right_on="owner_id", how="left")
         .with_columns(
-            (pl.col("remaining") - pl.col("_leads").fill_null(0)).clip(lower_bound=0).alias("remaining"),
+            (pl.col("remaining") - pl.col("_leads").fill_null(0))
+            .clip(lower_bound=0)
+            .alias("remaining"),
             (pl.col("open_leads") + pl.col("_leads").fill_null(0)).alias("open_leads"),
             (pl.col("balance_value") + pl.col("_value").fill_null(0.0)).alias("balance_value"),
             (pl.col("balance_count") + pl.col("_count").fill_null(0.0)).alias("balance_count"),
@@ -182,11 +236,15 @@ class _Routing:
     pointers: dict[str, str]
 
 
-def _territory(units: pl.DataFrame, rule: RoutingRule, ctx: _Routing, cfg: AssignConfig) -> pl.DataFrame:
+def _territory(
+    units: pl.DataFrame, rule: RoutingRule, ctx: _Routing, cfg: AssignConfig
+) -> pl.DataFrame:
     """Pick a team per unit, then let the team's distribution pick the rep (or overflow)."""
     by_name = {t.name: t for t in cfg.teams}
     teams = [by_name[n] for n in rule.teams] if rule.teams else list(cfg.teams)
-    with_team = units.with_columns(first_team(teams).alias("_team"), territory_text().alias("_where"))
+    with_team = units.with_columns(
+        first_team(teams).alias("_team"), territory_text().alias("_where")
+    )
     no_team = with_team.filter(pl.col("_team").is_null()).select(
         "unit_id",
         pl.lit(False).alias("matched"),
@@ -221,7 +279,9 @@ def _territory(units: pl.DataFrame, rule: RoutingRule, ctx: _Routing, cfg: Assig
             if shared.last_rep is not None:
                 ctx.pointers[team_name] = shared.last_rep
             placed = pool_units.join(shared.placed, on="unit_id", how="inner").sort("_order")
-            ctx.roster = consume(ctx.roster, placed.select(pl.col("rep_id").alias("owner_id"), "n_leads", "value"))
+            ctx.roster = consume(
+                ctx.roster, placed.select(pl.col("rep_id").alias("owner_id"), "n_leads", "value")
+            )
             parts.append(
                 placed.select(
                     "unit_id",
@@ -229,8 +289,12 @@ def _territory(units: pl.DataFrame, rule: RoutingRule, ctx: _Routing, cfg: Assig
                     pl.lit("assigned").alias("outcome"),
                     pl.col("rep_id").alias("owner_id"),
                     "team",
-                    pl.format("team {} ({}): {}", pl.col("team"), pl.lit(team.distribution), pl.col("_where"))
-                    .alias("detail"),
+                    pl.format(
+                        "team {} ({}): {}",
+                        pl.col("team"),
+                        pl.lit(team.distribution),
+                        pl.col("_where"),
+                    ).alias("detail"),
                     pl.lit(None, dtype=pl.String).alias("overflow_reason"),
                 ).cast(EVAL_SCHEMA)
             )
@@ -244,7 +308,9 @@ def _overflow(units: pl.DataFrame, reason: pl.Expr) -> pl.DataFrame:
     if units.height == 0:
         return pl.DataFrame(schema=EVAL_SCHEMA)
     units = units.with_columns(reason.cast(pl.String).alias("_reason"))
-    text = pl.col("_reason").replace_strict(REASON_TEXT, default="cannot take it", return_dtype=pl.String)
+    text = pl.col("_reason").replace_strict(
+        REASON_TEXT, default="cannot take it", return_dtype=pl.String
+    )
     return units.select(
         "unit_id",
         pl.lit(True).alias("matched"),
@@ -256,7 +322,9 @@ def _overflow(units: pl.DataFrame, reason: pl.Expr) -> pl.DataFrame:
     ).cast(EVAL_SCHEMA)
 
 
-def _route(units: pl.DataFrame, ctx: _Routing, cfg: AssignConfig, as_of: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _route(
+    units: pl.DataFrame, ctx: _Routing, cfg: AssignConfig, as_of: date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Run the rules in order. Returns (decision per unit, audit rows per unit × evaluated rule)."""
     pending = units
     decisions: list[pl.DataFrame] = []
@@ -265,15 +333,19 @@ def _route(units: pl.DataFrame, ctx: _Routing, cfg: AssignConfig, as_of: date) -
         if pending.height == 0:
             break
         applies = rule_applies(rule)
-        skipped = pending.filter(~applies).select(
-            "unit_id",
-            pl.lit(False).alias("matched"),
-            pl.lit("not_matched").alias("outcome"),
-            pl.lit(None, dtype=pl.String).alias("owner_id"),
-            pl.lit(None, dtype=pl.String).alias("team"),
-            pl.lit(filter_text(rule)).alias("detail"),
-            pl.lit(None, dtype=pl.String).alias("overflow_reason"),
-        ).cast(EVAL_SCHEMA)
+        skipped = (
+            pending.filter(~applies)
+            .select(
+                "unit_id",
+                pl.lit(False).alias("matched"),
+                pl.lit("not_matched").alias("outcome"),
+                pl.lit(None, dtype=pl.String).alias("owner_id"),
+                pl.lit(None, dtype=pl.String).alias("team"),
+                pl.lit(filter_text(rule)).alias("detail"),
+                pl.lit(None, dtype=pl.String).alias("overflow_reason"),
+            )
+            .cast(EVAL_SCHEMA)
+        )
         candidates = pending.filter(applies)
         if rule.kind == "territory":
             evaluated = _territory(candidates, rule, ctx, cfg)
@@ -284,7 +356,9 @@ def _route(units: pl.DataFrame, ctx: _Routing, cfg: AssignConfig, as_of: date) -
             )
             ctx.roster = consume(ctx.roster, taken)
         tagged = pl.concat([skipped, evaluated]).with_columns(
-            pl.lit(order).alias("rule_order"), pl.lit(rule.name).alias("rule_name"), pl.lit(rule.kind).alias("rule_kind")
+            pl.lit(order).alias("rule_order"),
+            pl.lit(rule.name).alias("rule_name"),
+            pl.lit(rule.kind).alias("rule_kind"),
         )
         audit.append(tagged)
         done = tagged.filter(pl.col("outcome") != "not_matched")
@@ -304,7 +378,14 @@ def _route(units: pl.DataFrame, ctx: _Routing, cfg: AssignConfig, as_of: date) -
         pl.lit(None, dtype=pl.String).alias("rule_name"),
         pl.lit(None, dtype=pl.String).alias("rule_kind"),
     )
-    decision_schema = {**EVAL_SCHEMA, "rule_order": pl.Int32, "rule_name": pl.String, "rule_kind": pl.String}
+    decision_schema = pl.Schema(
+        {
+            **EVAL_SCHEMA,
+            "rule_order": pl.Int32(),
+            "rule_name": pl.String(),
+            "rule_kind": pl.String(),
+        }
+    )
     decided = pl.concat([d.cast(decision_schema) for d in [*decisions, rest]])
     evaluated_audit = (
         pl.concat([a.cast(decision_schema) for a in audit])
@@ -328,23 +409,38 @@ def _audit(
     )
     grid = units.select("unit_id").join(rules, how="cross")
     per_unit = grid.join(
-        evaluated.drop("rule_name", "rule_kind", "overflow_reason"), on=["unit_id", "rule_order"], how="left"
+        evaluated.drop("rule_name", "rule_kind", "overflow_reason"),
+        on=["unit_id", "rule_order"],
+        how="left",
     ).select(
-        "unit_id", "rule_order", "rule_name", "rule_kind",
+        "unit_id",
+        "rule_order",
+        "rule_name",
+        "rule_kind",
         pl.col("outcome").is_not_null().alias("evaluated"),
         pl.col("matched").fill_null(False),
         pl.col("outcome").fill_null("not_evaluated"),
-        "owner_id", "team",
+        "owner_id",
+        "team",
         pl.col("detail").fill_null("not evaluated: an earlier rule decided"),
     )
-    routed = rows.filter(~pl.col("owned")).select(*KEYS, "unit_id").join(per_unit, on="unit_id", how="inner")
-    skipped = rows.filter(pl.col("owned")).select(*KEYS, "unit_id").join(rules, how="cross").with_columns(
-        pl.lit(False).alias("evaluated"),
-        pl.lit(False).alias("matched"),
-        pl.lit("not_evaluated").alias("outcome"),
-        pl.lit(None, dtype=pl.String).alias("owner_id"),
-        pl.lit(None, dtype=pl.String).alias("team"),
-        pl.lit("not evaluated: already owned").alias("detail"),
+    routed = (
+        rows.filter(~pl.col("owned"))
+        .select(*KEYS, "unit_id")
+        .join(per_unit, on="unit_id", how="inner")
+    )
+    skipped = (
+        rows.filter(pl.col("owned"))
+        .select(*KEYS, "unit_id")
+        .join(rules, how="cross")
+        .with_columns(
+            pl.lit(False).alias("evaluated"),
+            pl.lit(False).alias("matched"),
+            pl.lit("not_evaluated").alias("outcome"),
+            pl.lit(None, dtype=pl.String).alias("owner_id"),
+            pl.lit(None, dtype=pl.String).alias("team"),
+            pl.lit("not evaluated: already owned").alias("detail"),
+        )
     )
     existing = rows.select(
         *KEYS,
@@ -354,21 +450,33 @@ def _audit(
         pl.lit("existing_owner").alias("rule_kind"),
         pl.lit(True).alias("evaluated"),
         pl.col("owned").alias("matched"),
-        pl.when(pl.col("owned")).then(pl.lit("kept")).otherwise(pl.lit("not_matched")).alias("outcome"),
+        pl.when(pl.col("owned"))
+        .then(pl.lit("kept"))
+        .otherwise(pl.lit("not_matched"))
+        .alias("outcome"),
         pl.when(pl.col("owned")).then(pl.col("current_owner_id")).alias("owner_id"),
         pl.lit(None, dtype=pl.String).alias("team"),
         pl.when(pl.col("owned"))
         .then(pl.concat_str([pl.lit("already owned by active rep "), pl.col("current_owner_id")]))
         .when(pl.col("current_owner_id").is_null())
         .then(pl.lit("no current owner"))
-        .otherwise(pl.concat_str([pl.lit("owner "), pl.col("current_owner_id"),
-                                  pl.lit(" is inactive or the lead is not in a working stage")]))
+        .otherwise(
+            pl.concat_str(
+                [
+                    pl.lit("owner "),
+                    pl.col("current_owner_id"),
+                    pl.lit(" is inactive or the lead is not in a working stage"),
+                ]
+            )
+        )
         .alias("detail"),
     )
-    parts = [existing.select(AUDIT_COLUMNS), routed.select(AUDIT_COLUMNS), skipped.select(AUDIT_COLUMNS)]
-    return pl.concat(parts, how="vertical_relaxed").sort(
-        ["lead_id", "product_group", "rule_order"]
-    )
+    parts = [
+        existing.select(AUDIT_COLUMNS),
+        routed.select(AUDIT_COLUMNS),
+        skipped.select(AUDIT_COLUMNS),
+    ]
+    return pl.concat(parts, how="vertical_relaxed").sort(["lead_id", "product_group", "rule_order"])
 
 
 def _clock(frame: pl.DataFrame, roster: pl.DataFrame, cfg: AssignConfig) -> pl.DataFrame:
@@ -376,8 +484,12 @@ def _clock(frame: pl.DataFrame, roster: pl.DataFrame, cfg: AssignConfig) -> pl.D
     team_tz = {t.name: t.time_zone for t in cfg.teams if t.time_zone}
     team_hours = {t.name: t.working_hours for t in cfg.teams if t.working_hours}
     return (
-        frame.join(roster.select("rep_id", "rep_time_zone", "rep_working_hours"),
-                   left_on="owner_id", right_on="rep_id", how="left")
+        frame.join(
+            roster.select("rep_id", "rep_time_zone", "rep_working_hours"),
+            left_on="owner_id",
+            right_on="rep_id",
+            how="left",
+        )
         .with_columns(
             pl.coalesce(
                 "rep_time_zone",
@@ -413,10 +525,24 @@ def assign(
     current = current_stages(inputs.stage_history, inputs.leads, groups, lifecycle, as_of).collect()
     crm_load = open_load(current.lazy(), inputs.leads, lifecycle).collect()
     start = assigned_at(as_of)
-    earlier = inputs.log.filter(pl.col("assigned_at").cast(UTC_DATETIME) < start) if inputs.log.height else inputs.log
-    log_latest = latest_log(earlier) if earlier.height else latest_log(
-        pl.DataFrame(schema={"lead_id": pl.String, "product_group": pl.String, "owner_id": pl.String,
-                             "assigned_at": UTC_DATETIME})
+    earlier = (
+        inputs.log.filter(pl.col("assigned_at").cast(UTC_DATETIME) < start)
+        if inputs.log.height
+        else inputs.log
+    )
+    log_latest = (
+        latest_log(earlier)
+        if earlier.height
+        else latest_log(
+            pl.DataFrame(
+                schema={
+                    "lead_id": pl.String,
+                    "product_group": pl.String,
+                    "owner_id": pl.String,
+                    "assigned_at": UTC_DATETIME,
+                }
+            )
+        )
     )
     crm_owner = inputs.leads.select(pl.col("lead_id"), pl.col("owner_id").cast(pl.String)).collect()
     load = current_load(crm_load, log_latest, current, crm_owner, lifecycle)
@@ -431,33 +557,51 @@ def assign(
     ctx = _Routing(roster, members, home_team(roster, members, cfg), dict(memory.pointers))
 
     # Owner-less rows whose owner still holds them are kept; the rest are routed as units.
-    history = inputs.stage_history.select("lead_id", "product_group", "stage", "changed_at", "changed_by").collect()
+    history = inputs.stage_history.select(
+        "lead_id", "product_group", "stage", "changed_at", "changed_by"
+    ).collect()
     own = ownership(rows, current, history, log_latest, roster, lifecycle, as_of)
-    rows = rows.join(own, on=KEYS, how="left").with_columns(
-        pl.col("owned").fill_null(False), unit_key(cfg).alias("unit_id")
-    ).sort(KEYS)
+    rows = (
+        rows.join(own, on=KEYS, how="left")
+        .with_columns(pl.col("owned").fill_null(False), unit_key(cfg).alias("unit_id"))
+        .sort(KEYS)
+    )
     todo = rows.filter(~pl.col("owned"))
     units = build_units(todo, rows, cfg)
     decided, evaluated = _route(units, ctx, cfg, as_of)
     audit = _audit(rows, units, evaluated, cfg)
 
     mode_note = "account mode" if cfg.account_mode else "one owner per lead"
-    outcome = todo.drop("owner_id").join(decided, on="unit_id", how="left").join(
-        units.select("unit_id", "rep_lead_id", "n_leads"), on="unit_id", how="left"
-    ).with_columns(
-        pl.when(pl.col("n_leads") > 1)
-        .then(pl.format("{}; routed with lead {} ({})", pl.col("detail"), pl.col("rep_lead_id"), pl.lit(mode_note)))
-        .otherwise(pl.col("detail"))
-        .alias("reason"),
-        pl.col("rule_name").alias("routing_rule"),
+    outcome = (
+        todo.drop("owner_id")
+        .join(decided, on="unit_id", how="left")
+        .join(units.select("unit_id", "rep_lead_id", "n_leads"), on="unit_id", how="left")
+        .with_columns(
+            pl.when(pl.col("n_leads") > 1)
+            .then(
+                pl.format(
+                    "{}; routed with lead {} ({})",
+                    pl.col("detail"),
+                    pl.col("rep_lead_id"),
+                    pl.lit(mode_note),
+                )
+            )
+            .otherwise(pl.col("detail"))
+            .alias("reason"),
+            pl.col("rule_name").alias("routing_rule"),
+        )
     )
     assigned_rows = _clock(outcome.filter(pl.col("outcome") == "assigned"), ctx.roster, cfg)
     if assigned_rows.height:
         deadlines = sla_deadlines(assigned_rows.select(CLOCK_COLUMNS), cfg, as_of)
         schedule = touch_schedule(assigned_rows.select(CLOCK_COLUMNS), cfg, as_of)
     else:
-        deadlines = pl.DataFrame(schema={**{c: pl.String for c in CLOCK_COLUMNS}, "sla_due_at": UTC_DATETIME})
-        schedule = touch_schedule(pl.DataFrame(schema={c: pl.String for c in CLOCK_COLUMNS}), cfg, as_of)
+        deadlines = pl.DataFrame(
+            schema={**{c: pl.String for c in CLOCK_COLUMNS}, "sla_due_at": UTC_DATETIME}
+        )
+        schedule = touch_schedule(
+            pl.DataFrame(schema={c: pl.String for c in CLOCK_COLUMNS}), cfg, as_of
+        )
     assigned_rows = assigned_rows.join(deadlines, on=CLOCK_COLUMNS, how="left", nulls_equal=True)
     assignments = assigned_rows.select(ASSIGNMENT_COLUMNS).sort(KEYS)
     tasks = (
@@ -468,8 +612,12 @@ def assign(
     )
     overflow = (
         outcome.filter(pl.col("outcome") == "overflow")
-        .select(*OVERFLOW_COLUMNS[:7], "routing_rule", pl.col("overflow_reason").alias("reason"),
-                pl.col("reason").alias("detail"))
+        .select(
+            *OVERFLOW_COLUMNS[:7],
+            "routing_rule",
+            pl.col("overflow_reason").alias("reason"),
+            pl.col("reason").alias("detail"),
+        )
         .sort(KEYS)
     )
     plan_of = {k: t.pursuit_plan for k, t in cfg.sla_tiers.items() if t.pursuit_plan}
@@ -478,21 +626,32 @@ def assign(
     night_log = (
         assigned_rows.with_columns(
             pl.lit(start).cast(UTC_DATETIME).alias("assigned_at"),
-            pl.col("sla_tier").replace_strict(plan_of, default=None, return_dtype=pl.String).alias("pursuit_plan"),
+            pl.col("sla_tier")
+            .replace_strict(plan_of, default=None, return_dtype=pl.String)
+            .alias("pursuit_plan"),
         )
         .with_columns(
-            pl.col("pursuit_plan").replace_strict(attempts, default=None, return_dtype=pl.Int64).alias("min_attempts"),
-            pl.col("pursuit_plan").replace_strict(days, default=None, return_dtype=pl.Int64).alias("persistence_days"),
+            pl.col("pursuit_plan")
+            .replace_strict(attempts, default=None, return_dtype=pl.Int64)
+            .alias("min_attempts"),
+            pl.col("pursuit_plan")
+            .replace_strict(days, default=None, return_dtype=pl.Int64)
+            .alias("persistence_days"),
         )
         .select(LOG_OUTPUT_COLUMNS)
         .sort(KEYS)
     )
-    tonight = ctx.roster.select("rep_id", pl.col("tonight_leads").alias("n"), pl.col("tonight_value").alias("value"))
+    tonight = ctx.roster.select(
+        "rep_id", pl.col("tonight_leads").alias("n"), pl.col("tonight_value").alias("value")
+    )
     state = next_state(memory, ctx.roster, tonight.filter(pl.col("n") > 0), ctx.pointers, as_of)
     kept = int(rows["owned"].sum())
     log.info(
         "assign: %d rows, %d kept, %d assigned, %d overflow",
-        rows.height, kept, assignments.height, overflow.height,
+        rows.height,
+        kept,
+        assignments.height,
+        overflow.height,
     )
     return AssignResult(
         assignments=assignments,
@@ -503,7 +662,10 @@ def assign(
         state=state,
         roster=ctx.roster.join(ctx.homes, on="rep_id", how="left").sort("rep_id"),
         shares=assigned_rows.group_by("team", "owner_id")
-        .agg(pl.len().cast(pl.Int64).alias("assigned"), pl.col("propensity").fill_null(0.0).sum().alias("expected_value"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("assigned"),
+            pl.col("propensity").fill_null(0.0).sum().alias("expected_value"),
+        )
         .sort("team", "owner_id"),
         kept=kept,
         warnings=warnings,

@@ -7,8 +7,8 @@ mode is an ordering of those slots; the first n slots go to the n units in prior
   after the rep served last (state carried across nights); reps at capacity drop out.
 - load_balanced: water-filling on open load / capacity, so the least-loaded rep is served next.
 - value_balanced: the number of units per rep comes from water-filling on expected value
-  (carried-over balance + tonight), then a snake draft of units sorted by value hands them out,
-  so high-propensity leads are spread rather than stacked on one rep.
+  (carried-over balance + tonight), then each rep's picks are spread evenly over the units
+  sorted by value, so high-propensity leads are spread rather than stacked on one rep.
 
 A unit may hold several leads (account mode, one owner per lead); such a unit needs room for
 all of them, so a few rounds re-offer what did not fit.
@@ -23,7 +23,15 @@ import polars as pl
 Mode = str  # "round_robin" | "load_balanced" | "value_balanced"
 _MAX_ROUNDS = 8
 
-POOL_REP_COLUMNS = ["rep_id", "remaining", "weight", "open_leads", "capacity", "balance_value", "balance_count"]
+POOL_REP_COLUMNS = [
+    "rep_id",
+    "remaining",
+    "weight",
+    "open_leads",
+    "capacity",
+    "balance_value",
+    "balance_count",
+]
 
 
 @dataclass
@@ -81,31 +89,40 @@ def _ordered_slots(reps: pl.DataFrame, n: int, mode: Mode, mean_value: float) ->
     )
 
 
-def _snake(first: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFrame:
-    """Re-order the chosen slots as a snake draft: poorest rep picks first, direction alternates."""
+def _interleave(first: pl.DataFrame, reps: pl.DataFrame) -> pl.DataFrame:
+    """Order the chosen slots so each rep's picks are spread evenly over the value-sorted units.
+
+    A rep with n slots picks at fractions (j + 0.5) / n of the sequence, so every rep samples the
+    whole value range in proportion to its count (its total lands near count × mean value, the
+    level step 1 balanced). Ties alternate direction by pick number, poorest rep first on even
+    picks, so no rep is always first.
+    """
     counts = first.group_by("rep_id").agg(pl.len().alias("_n"))
     order = (
         reps.join(counts, on="rep_id")
         .with_columns((pl.col("balance_value") / pl.col("weight")).alias("_level"))
         .sort("_level", "rot", "rep_id")
         .with_row_index("_p")
-        .with_columns(pl.int_ranges(0, pl.col("_n")).alias("_round"))
-        .explode("_round")
+        .with_columns(pl.int_ranges(0, pl.col("_n")).alias("_j"))
+        .explode("_j")
     )
     return order.with_columns(
-        pl.when(pl.col("_round") % 2 == 0)
+        ((pl.col("_j").cast(pl.Float64) + 0.5) / pl.col("_n")).alias("_at"),
+        pl.when(pl.col("_j") % 2 == 0)
         .then(pl.col("_p").cast(pl.Int64))
         .otherwise(-pl.col("_p").cast(pl.Int64))
-        .alias("_side")
-    ).sort("_round", "_side")
+        .alias("_side"),
+    ).sort("_at", "_side")
 
 
-def _one_round(units: pl.DataFrame, reps: pl.DataFrame, mode: Mode) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _one_round(
+    units: pl.DataFrame, reps: pl.DataFrame, mode: Mode
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Place as many units as the slots allow; returns (placed with n_leads, the chosen slots)."""
     n = units.height
-    mean_value = float(units["value"].mean() or 0.0)
+    mean_value = float(units["value"].fill_null(0.0).sum()) / max(units.height, 1)
     chosen = _ordered_slots(reps, n, mode, mean_value)
-    seq = _snake(chosen, reps) if mode == "value_balanced" else chosen
+    seq = _interleave(chosen, reps) if mode == "value_balanced" else chosen
     seq = seq.select("rep_id").with_row_index("_i")
     placed = units.with_row_index("_i").join(seq, on="_i", how="inner").sort("_i")
     return placed, chosen
@@ -137,7 +154,9 @@ def distribute(units: pl.DataFrame, reps: pl.DataFrame, mode: Mode, last_rep: st
             break
         placed_parts.append(placed.select("unit_id", "rep_id"))
         took = placed.group_by("rep_id").agg(
-            pl.col("n_leads").sum().alias("_leads"), pl.col("value").sum().alias("_value"), pl.len().alias("_units")
+            pl.col("n_leads").sum().alias("_leads"),
+            pl.col("value").sum().alias("_value"),
+            pl.len().alias("_units"),
         )
         reps = (
             reps.join(took, on="rep_id", how="left")
@@ -150,6 +169,6 @@ def distribute(units: pl.DataFrame, reps: pl.DataFrame, mode: Mode, last_rep: st
             .drop("_leads", "_value", "_units")
         )
         todo = todo.join(placed.select("unit_id"), on="unit_id", how="anti")
-    schema = {"unit_id": pl.String, "rep_id": pl.String}
+    schema = pl.Schema({"unit_id": pl.String, "rep_id": pl.String})
     placed_all = pl.concat(placed_parts) if placed_parts else pl.DataFrame(schema=schema)
     return Shared(placed=placed_all.cast(schema), last_rep=served_last)

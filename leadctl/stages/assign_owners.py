@@ -15,12 +15,14 @@ from leadctl.config.lifecycle import LifecycleConfig
 from leadctl.schemas import UTC_DATETIME
 
 KEYS = ["lead_id", "product_group"]
-LOG_COLUMNS = {
-    "lead_id": pl.String,
-    "product_group": pl.String,
-    "owner_id": pl.String,
-    "assigned_at": UTC_DATETIME,
-}
+LOG_COLUMNS = pl.Schema(
+    {
+        "lead_id": pl.String(),
+        "product_group": pl.String(),
+        "owner_id": pl.String(),
+        "assigned_at": UTC_DATETIME,
+    }
+)
 
 
 def working_stages(cfg: LifecycleConfig) -> list[str]:
@@ -77,7 +79,9 @@ def current_load(
         .join(pending, on="rep_id", how="full", coalesce=True)
         .select(
             "rep_id",
-            (pl.col("open_leads").fill_null(0) + pl.col("_pending").fill_null(0)).alias("open_leads"),
+            (pl.col("open_leads").fill_null(0) + pl.col("_pending").fill_null(0)).alias(
+                "open_leads"
+            ),
         )
         .sort("rep_id")
     )
@@ -97,8 +101,8 @@ def ownership(
 
     `current`: lead_id, product_group, stage, entered_at (lifecycle.current_stages).
     `history`: canonical stage history. Previous-owner evidence, most recent wins: the assignments
-    log, moves into a sales stage made by a known rep, and the CRM owner of a lead that was once in a working
-    stage (dated when the lead entered its current stage).
+    log, moves into a sales stage made by a known rep, and the CRM owner of a lead that was once
+    in a working stage (dated when the lead entered its current stage).
     """
     working = working_stages(cfg)
     cutoff = pl.lit(as_of, dtype=pl.Date).cast(UTC_DATETIME) + pl.duration(days=1)
@@ -110,7 +114,9 @@ def ownership(
     hist = pl.concat(
         [
             hist.filter(pl.col("product_group").is_not_null()),
-            hist.filter(pl.col("product_group").is_null()).drop("product_group").join(groups, how="cross"),
+            hist.filter(pl.col("product_group").is_null())
+            .drop("product_group")
+            .join(groups, how="cross"),
         ],
         how="diagonal_relaxed",
     ).join(verified.select(KEYS), on=KEYS, how="semi")
@@ -119,12 +125,19 @@ def ownership(
     # A rep who moved the lead into a sales stage worked it (creating an inquiry does not count).
     sales = hist.filter(pl.col("stage").is_in(cfg.active_sales_stages))
     by_rep = sales.join(rep_ids, left_on="changed_by", right_on="rep_id", how="semi").select(
-        *KEYS, pl.col("changed_by").alias("_who"), pl.col("changed_at").alias("_when"), pl.lit(1).alias("_src")
+        *KEYS,
+        pl.col("changed_by").alias("_who"),
+        pl.col("changed_at").alias("_when"),
+        pl.lit(1).alias("_src"),
     )
     base = (
         verified.select(*KEYS, pl.col("owner_id").cast(pl.String).alias("crm_owner_id"))
         .join(current.select(*KEYS, "stage", "entered_at"), on=KEYS, how="left")
-        .join(_logged_open(log_latest, current).rename({"owner_id": "_log_owner"}), on=KEYS, how="left")
+        .join(
+            _logged_open(log_latest, current).rename({"owner_id": "_log_owner"}),
+            on=KEYS,
+            how="left",
+        )
         .join(was_worked.with_columns(pl.lit(True).alias("_worked")), on=KEYS, how="left")
     )
     active = roster.filter(pl.col("active")).select("rep_id")
@@ -137,9 +150,9 @@ def ownership(
         .then(pl.col("assigned_at"))
         .otherwise(pl.col("entered_at"))
         .alias("owned_since"),
-        (pl.col("_log_owner").is_not_null() | pl.col("stage").is_in(working).fill_null(False)).alias(
-            "_open"
-        ),
+        (
+            pl.col("_log_owner").is_not_null() | pl.col("stage").is_in(working).fill_null(False)
+        ).alias("_open"),
     ).with_columns(
         (
             pl.col("_open")
@@ -148,11 +161,19 @@ def ownership(
     )
     evidence = pl.concat(
         [
-            log_latest.select(*KEYS, pl.col("owner_id").alias("_who"), pl.col("assigned_at").alias("_when"),
-                              pl.lit(2).alias("_src")).join(verified.select(KEYS), on=KEYS, how="semi"),
+            log_latest.select(
+                *KEYS,
+                pl.col("owner_id").alias("_who"),
+                pl.col("assigned_at").alias("_when"),
+                pl.lit(2).alias("_src"),
+            ).join(verified.select(KEYS), on=KEYS, how="semi"),
             by_rep,
-            base.filter(pl.col("_worked").fill_null(False) & pl.col("crm_owner_id").is_not_null()).select(
-                *KEYS, pl.col("crm_owner_id").alias("_who"), pl.col("entered_at").alias("_when"),
+            base.filter(
+                pl.col("_worked").fill_null(False) & pl.col("crm_owner_id").is_not_null()
+            ).select(
+                *KEYS,
+                pl.col("crm_owner_id").alias("_who"),
+                pl.col("entered_at").alias("_when"),
                 pl.lit(0).alias("_src"),
             ),
         ],
@@ -162,7 +183,9 @@ def ownership(
         evidence.sort([*KEYS, "_when", "_src", "_who"])
         .group_by(KEYS, maintain_order=True)
         .last()
-        .select(*KEYS, pl.col("_who").alias("prev_owner_id"), pl.col("_when").alias("prev_owner_at"))
+        .select(
+            *KEYS, pl.col("_who").alias("prev_owner_id"), pl.col("_when").alias("prev_owner_at")
+        )
     )
     return (
         base.join(previous, on=KEYS, how="left")

@@ -14,24 +14,26 @@ import polars as pl
 
 from leadctl.config.assign import AssignConfig, parse_working_hours, valid_time_zone
 
-ROSTER_SCHEMA = {
-    "rep_id": pl.String,
-    "rep_team": pl.String,
-    "role": pl.String,
-    "rep_product_groups": pl.List(pl.String),
-    "rep_territories": pl.List(pl.String),
-    "capacity": pl.Int64,
-    "open_leads": pl.Int64,
-    "remaining": pl.Int64,
-    "active": pl.Boolean,
-    "out_of_office": pl.Boolean,
-    "available": pl.Boolean,
-    "weight": pl.Float64,
-    "rep_time_zone": pl.String,
-    "rep_working_hours": pl.String,
-    "balance_value": pl.Float64,
-    "balance_count": pl.Float64,
-}
+ROSTER_SCHEMA = pl.Schema(
+    {
+        "rep_id": pl.String(),
+        "rep_team": pl.String(),
+        "role": pl.String(),
+        "rep_product_groups": pl.List(pl.String()),
+        "rep_territories": pl.List(pl.String()),
+        "capacity": pl.Int64(),
+        "open_leads": pl.Int64(),
+        "remaining": pl.Int64(),
+        "active": pl.Boolean(),
+        "out_of_office": pl.Boolean(),
+        "available": pl.Boolean(),
+        "weight": pl.Float64(),
+        "rep_time_zone": pl.String(),
+        "rep_working_hours": pl.String(),
+        "balance_value": pl.Float64(),
+        "balance_count": pl.Float64(),
+    }
+)
 
 
 def _tokens(col: str, upper: bool) -> pl.Expr:
@@ -42,7 +44,7 @@ def _tokens(col: str, upper: bool) -> pl.Expr:
     return expr.list.eval(pl.element().filter(pl.element() != "")).cast(pl.List(pl.String))
 
 
-def _column(frame: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Expr:
+def _column(frame: pl.DataFrame, name: str, dtype: pl.DataType | type[pl.DataType]) -> pl.Expr:
     return pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype=dtype)
 
 
@@ -60,8 +62,10 @@ def build_roster(
     day = pl.lit(as_of, dtype=pl.Date)
     starts = _column(reps, "out_of_office_from", pl.Date)
     ends = _column(reps, "out_of_office_to", pl.Date)
-    ooo = (starts.is_not_null() | ends.is_not_null()) & (starts.is_null() | (starts <= day)) & (
-        ends.is_null() | (ends >= day)
+    ooo = (
+        (starts.is_not_null() | ends.is_not_null())
+        & (starts.is_null() | (starts <= day))
+        & (ends.is_null() | (ends >= day))
     )
     role = _column(reps, "role", pl.String)
     weight = pl.col("rep_id").replace_strict(cfg.rep_weights, default=None, return_dtype=pl.Float64)
@@ -72,9 +76,10 @@ def build_roster(
         role.alias("role"),
         _column(reps, "product_groups", pl.String).alias("_pgs"),
         _column(reps, "territories", pl.String).alias("_terr"),
-        _column(reps, "capacity", pl.Int64).fill_null(cfg.default_capacity).clip(lower_bound=0).alias(
-            "capacity"
-        ),
+        _column(reps, "capacity", pl.Int64)
+        .fill_null(cfg.default_capacity)
+        .clip(lower_bound=0)
+        .alias("capacity"),
         _column(reps, "active", pl.Boolean).fill_null(True).alias("active"),
         ooo.fill_null(False).alias("out_of_office"),
         weight.fill_null(role_weight).alias("weight"),
@@ -85,7 +90,10 @@ def build_roster(
         _tokens("_terr", upper=True).alias("rep_territories"),
     )
     zones = {z: valid_time_zone(z) for z in base["_tz"].drop_nulls().unique().to_list()}
-    hours = {h: parse_working_hours(h) is not None for h in base["_hours"].drop_nulls().unique().to_list()}
+    hours = {
+        h: parse_working_hours(h) is not None
+        for h in base["_hours"].drop_nulls().unique().to_list()
+    }
     good_tz = pl.col("_tz").replace_strict(zones, default=False, return_dtype=pl.Boolean)
     good_hours = pl.col("_hours").replace_strict(hours, default=False, return_dtype=pl.Boolean)
     roster = (
@@ -97,8 +105,12 @@ def build_roster(
         .join(balance.select("rep_id", "balance_value", "balance_count"), on="rep_id", how="left")
         .with_columns(
             # A rep new to the memory starts level with the team, not at zero (no flood).
-            pl.col("balance_value").fill_null(pl.col("balance_value").mean().over("rep_team")).fill_null(0.0),
-            pl.col("balance_count").fill_null(pl.col("balance_count").mean().over("rep_team")).fill_null(0.0),
+            pl.col("balance_value")
+            .fill_null(pl.col("balance_value").mean().over("rep_team"))
+            .fill_null(0.0),
+            pl.col("balance_count")
+            .fill_null(pl.col("balance_count").mean().over("rep_team"))
+            .fill_null(0.0),
             pl.col("open_leads").fill_null(0).cast(pl.Int64),
             (pl.col("active") & ~pl.col("out_of_office")).alias("available"),
         )
@@ -110,9 +122,13 @@ def build_roster(
     bad_tz = roster.filter(pl.col("_tz").is_not_null() & ~good_tz)["rep_id"].sort().to_list()
     if bad_tz:
         warnings.append(f"assign: unknown time zone for rep(s) {bad_tz}; team or default used")
-    bad_hours = roster.filter(pl.col("_hours").is_not_null() & ~good_hours)["rep_id"].sort().to_list()
+    bad_hours = (
+        roster.filter(pl.col("_hours").is_not_null() & ~good_hours)["rep_id"].sort().to_list()
+    )
     if bad_hours:
-        warnings.append(f"assign: unreadable working_hours for rep(s) {bad_hours}; team or default used")
+        warnings.append(
+            f"assign: unreadable working_hours for rep(s) {bad_hours}; team or default used"
+        )
     return roster.select(list(ROSTER_SCHEMA)).cast(ROSTER_SCHEMA).sort("rep_id"), warnings
 
 
@@ -139,7 +155,9 @@ def home_team(roster: pl.DataFrame, members: pl.DataFrame, cfg: AssignConfig) ->
     the first configured team the rep belongs to, else the rep's own team column."""
     order = {t.name: i for i, t in enumerate(cfg.teams)}
     first = (
-        members.with_columns(pl.col("team").replace_strict(order, return_dtype=pl.Int64).alias("_o"))
+        members.with_columns(
+            pl.col("team").replace_strict(order, return_dtype=pl.Int64).alias("_o")
+        )
         .sort("_o", "rep_id")
         .group_by("rep_id", maintain_order=True)
         .first()

@@ -17,22 +17,26 @@ import polars as pl
 from leadctl.config.assign import AssignConfig, RoutingRule, Team
 
 KEYS = ["lead_id", "product_group"]
-EVAL_SCHEMA = {
-    "unit_id": pl.String,
-    "matched": pl.Boolean,
-    "outcome": pl.String,
-    "owner_id": pl.String,
-    "team": pl.String,
-    "detail": pl.String,
-    "overflow_reason": pl.String,
-}
+EVAL_SCHEMA = pl.Schema(
+    {
+        "unit_id": pl.String,
+        "matched": pl.Boolean,
+        "outcome": pl.String,
+        "owner_id": pl.String,
+        "team": pl.String,
+        "detail": pl.String,
+        "overflow_reason": pl.String,
+    }
+)
 
 
 def segment_expr(cfg: AssignConfig) -> pl.Expr:
     """Company-size segment from `employees`: the segment with the largest min_employees reached."""
     expr: pl.Expr = pl.lit("Unknown")
     for seg in sorted(cfg.segments, key=lambda s: s.min_employees):
-        expr = pl.when(pl.col("employees") >= seg.min_employees).then(pl.lit(seg.name)).otherwise(expr)
+        expr = (
+            pl.when(pl.col("employees") >= seg.min_employees).then(pl.lit(seg.name)).otherwise(expr)
+        )
     return pl.when(pl.col("employees").is_null()).then(pl.lit("Unknown")).otherwise(expr)
 
 
@@ -57,7 +61,11 @@ def build_units(rows: pl.DataFrame, all_rows: pl.DataFrame, cfg: AssignConfig) -
     unit_id, prev_owner_id and prev_owner_at (an owner of any member counts for the unit).
     """
     rep = (
-        rows.sort(["unit_id", "propensity", *KEYS], descending=[False, True, False, False], nulls_last=True)
+        rows.sort(
+            ["unit_id", "propensity", *KEYS],
+            descending=[False, True, False, False],
+            nulls_last=True,
+        )
         .group_by("unit_id", maintain_order=True)
         .agg(
             pl.all().first(),
@@ -96,8 +104,11 @@ def rule_applies(rule: RoutingRule) -> pl.Expr:
 
 def filter_text(rule: RoutingRule) -> str:
     parts = []
-    for label, values in (("product groups", rule.product_groups), ("actions", rule.actions),
-                          ("ratings", rule.ratings)):
+    for label, values in (
+        ("product groups", rule.product_groups),
+        ("actions", rule.actions),
+        ("ratings", rule.ratings),
+    ):
         if values:
             parts.append(f"{label} {values}")
     return "rule applies to " + " and ".join(parts) + " only"
@@ -113,22 +124,42 @@ def owner_rule(
             pl.when(pl.col("matched_account_id").is_null())
             .then(pl.lit("no matched account"))
             .when(pl.col("account_owner_id").is_null())
-            .then(pl.concat_str([pl.lit("account "), pl.col("matched_account_id"), pl.lit(" has no owner")]))
+            .then(
+                pl.concat_str(
+                    [pl.lit("account "), pl.col("matched_account_id"), pl.lit(" has no owner")]
+                )
+            )
         )
         if rule.named_accounts_only:
             missing = missing.when(~pl.col("named_account").fill_null(False)).then(
-                pl.concat_str([pl.lit("account "), pl.col("matched_account_id"), pl.lit(" is not a named account")])
+                pl.concat_str(
+                    [
+                        pl.lit("account "),
+                        pl.col("matched_account_id"),
+                        pl.lit(" is not a named account"),
+                    ]
+                )
             )
-        cand = units.with_columns(pl.col("account_owner_id").alias("_cand"), missing.alias("_missing"))
-        found = pl.concat_str([pl.lit("account "), pl.col("matched_account_id"), pl.lit(" owner "), who])
+        cand = units.with_columns(
+            pl.col("account_owner_id").alias("_cand"), missing.alias("_missing")
+        )
+        found = pl.concat_str(
+            [pl.lit("account "), pl.col("matched_account_id"), pl.lit(" owner "), who]
+        )
     else:
         age = (pl.lit(as_of, dtype=pl.Date) - pl.col("prev_owner_at").dt.date()).dt.total_days()
         missing = (
             pl.when(pl.col("prev_owner_id").is_null())
             .then(pl.lit("no previous owner"))
             .when(age > rule.within_days)
-            .then(pl.format("previous owner {} was {} days ago (window {} days)",
-                            pl.col("prev_owner_id"), age, pl.lit(rule.within_days)))
+            .then(
+                pl.format(
+                    "previous owner {} was {} days ago (window {} days)",
+                    pl.col("prev_owner_id"),
+                    age,
+                    pl.lit(rule.within_days),
+                )
+            )
         )
         cand = units.with_columns(
             pl.col("prev_owner_id").alias("_cand"), missing.alias("_missing"), age.alias("_age")
@@ -136,7 +167,9 @@ def owner_rule(
         found = pl.format("previous owner {} ({} days ago)", who, pl.col("_age"))
     cand = cand.join(
         roster.select("rep_id", "active", "out_of_office", "remaining", "capacity", "open_leads"),
-        left_on="_cand", right_on="rep_id", how="left",
+        left_on="_cand",
+        right_on="rep_id",
+        how="left",
     ).with_columns(
         # Units per candidate in priority order: each needs room for all its leads.
         pl.when(pl.col("_missing").is_null())
@@ -154,7 +187,11 @@ def owner_rule(
         .when(pl.lit(rule.skip_out_of_office) & pl.col("out_of_office"))
         .then(pl.concat_str([found, pl.lit(" is out of office")]))
         .when(full)
-        .then(pl.format("{} is at capacity ({} open of {})", found, pl.col("open_leads"), pl.col("capacity")))
+        .then(
+            pl.format(
+                "{} is at capacity ({} open of {})", found, pl.col("open_leads"), pl.col("capacity")
+            )
+        )
     )
     return (
         cand.with_columns(why.alias("_why"))
@@ -162,9 +199,10 @@ def owner_rule(
         .select(
             "unit_id",
             pl.col("_why").is_null().alias("matched"),
-            pl.when(pl.col("_why").is_null()).then(pl.lit("assigned")).otherwise(pl.lit("not_matched")).alias(
-                "outcome"
-            ),
+            pl.when(pl.col("_why").is_null())
+            .then(pl.lit("assigned"))
+            .otherwise(pl.lit("not_matched"))
+            .alias("outcome"),
             pl.when(pl.col("_why").is_null()).then(pl.col("_cand")).alias("owner_id"),
             pl.when(pl.col("_why").is_null()).then(pl.col("home_team")).alias("team"),
             pl.coalesce(pl.col("_why"), found).alias("detail"),
@@ -206,8 +244,17 @@ def territory_text() -> pl.Expr:
     """What the territory rules looked at, for the audit trail."""
     return pl.format(
         "product group {}, region {}, country {}, state {}, segment {}, industry {}",
-        *[pl.col(c).cast(pl.String).fill_null("?") for c in
-          ("product_group", "region", "country_code", "state_code", "segment", "industry")],
+        *[
+            pl.col(c).cast(pl.String).fill_null("?")
+            for c in (
+                "product_group",
+                "region",
+                "country_code",
+                "state_code",
+                "segment",
+                "industry",
+            )
+        ],
     )
 
 
@@ -218,27 +265,43 @@ def pool_eligibility(
     nobody, why. Returns the combo columns + pool (sorted eligible rep ids, ','-joined; null if
     none), n_eligible, no_rep_reason."""
     flags = {t.name: (t.match_rep_territory, t.match_rep_product_group) for t in cfg.teams}
-    terr_flag = pl.col("team").replace_strict({k: v[0] for k, v in flags.items()}, return_dtype=pl.Boolean)
-    pg_flag = pl.col("team").replace_strict({k: v[1] for k, v in flags.items()}, return_dtype=pl.Boolean)
+    terr_flag = pl.col("team").replace_strict(
+        {k: v[0] for k, v in flags.items()}, return_dtype=pl.Boolean
+    )
+    pg_flag = pl.col("team").replace_strict(
+        {k: v[1] for k, v in flags.items()}, return_dtype=pl.Boolean
+    )
     places = pl.concat_list(
-        [pl.col(c).cast(pl.String).str.to_uppercase() for c in ("region", "country_code", "state_code")]
+        [
+            pl.col(c).cast(pl.String).str.to_uppercase()
+            for c in ("region", "country_code", "state_code")
+        ]
     ).list.drop_nulls()
     combo_cols = ["team", "product_group", "region", "country_code", "state_code"]
     joined = (
         combos.join(members, on="team", how="left")
-        .join(roster.select("rep_id", "rep_product_groups", "rep_territories", "active", "out_of_office"),
-              on="rep_id", how="left")
+        .join(
+            roster.select(
+                "rep_id", "rep_product_groups", "rep_territories", "active", "out_of_office"
+            ),
+            on="rep_id",
+            how="left",
+        )
         .with_columns(
             (
                 ~terr_flag
                 | (pl.col("rep_territories").list.len() == 0)
                 | (pl.col("rep_territories").list.set_intersection(places).list.len() > 0)
-            ).fill_null(False).alias("_terr_ok"),
+            )
+            .fill_null(False)
+            .alias("_terr_ok"),
             (
                 ~pg_flag
                 | (pl.col("rep_product_groups").list.len() == 0)
                 | pl.col("rep_product_groups").list.contains(pl.col("product_group"))
-            ).fill_null(False).alias("_pg_ok"),
+            )
+            .fill_null(False)
+            .alias("_pg_ok"),
         )
         .with_columns((pl.col("_terr_ok") & pl.col("_pg_ok")).alias("_covers"))
         .with_columns((pl.col("_covers") & pl.col("active")).fill_null(False).alias("_active"))
@@ -262,7 +325,9 @@ def pool_eligibility(
     )
     return agg.select(
         *combo_cols,
-        pl.when(pl.col("_eligible").list.len() > 0).then(pl.col("_eligible").list.join(",")).alias("pool"),
+        pl.when(pl.col("_eligible").list.len() > 0)
+        .then(pl.col("_eligible").list.join(","))
+        .alias("pool"),
         pl.col("_eligible").list.len().cast(pl.Int64).alias("n_eligible"),
         reason.alias("no_rep_reason"),
     )

@@ -15,16 +15,18 @@ from datetime import date
 
 import polars as pl
 
-STATE_SCHEMA = {
-    "record": pl.String,
-    "team": pl.String,
-    "rep_id": pl.String,
-    "assigned_count": pl.Int64,
-    "assigned_value": pl.Float64,
-    "balance_count": pl.Float64,
-    "balance_value": pl.Float64,
-    "as_of": pl.Date,
-}
+STATE_SCHEMA = pl.Schema(
+    {
+        "record": pl.String,
+        "team": pl.String,
+        "rep_id": pl.String,
+        "assigned_count": pl.Int64,
+        "assigned_value": pl.Float64,
+        "balance_count": pl.Float64,
+        "balance_value": pl.Float64,
+        "as_of": pl.Date,
+    }
+)
 BALANCE_COLUMNS = ["rep_id", "assigned_count", "assigned_value", "balance_count", "balance_value"]
 
 
@@ -75,10 +77,12 @@ def next_state(
         .join(tonight.select("rep_id", "n", "value"), on="rep_id", how="full", coalesce=True)
         .select(
             "rep_id",
-            (pl.col("assigned_count").fill_null(0) + pl.col("n").fill_null(0)).cast(pl.Int64).alias(
-                "assigned_count"
+            (pl.col("assigned_count").fill_null(0) + pl.col("n").fill_null(0))
+            .cast(pl.Int64)
+            .alias("assigned_count"),
+            (pl.col("assigned_value").fill_null(0.0) + pl.col("value").fill_null(0.0)).alias(
+                "assigned_value"
             ),
-            (pl.col("assigned_value").fill_null(0.0) + pl.col("value").fill_null(0.0)).alias("assigned_value"),
         )
     )
     balances = pl.concat(
@@ -113,7 +117,6 @@ def next_state(
         pl.lit(None, dtype=pl.Float64).alias("balance_count"),
         pl.lit(None, dtype=pl.Float64).alias("balance_value"),
     ).select(list(STATE_SCHEMA))
-    return (
-        pl.concat([reps.cast(STATE_SCHEMA), teams.cast(STATE_SCHEMA)])
-        .sort(["record", "team", "rep_id"], nulls_last=True)
+    return pl.concat([reps.cast(STATE_SCHEMA), teams.cast(STATE_SCHEMA)]).sort(
+        ["record", "team", "rep_id"], nulls_last=True
     )

@@ -150,9 +150,7 @@ def touch_schedule(clocks: pl.DataFrame, cfg: AssignConfig, as_of: date) -> pl.D
     deadlines = sla_deadlines(clocks, cfg, as_of)
     cals = _calendars(deadlines, cfg, as_of)
     rows: list[tuple] = []
-    for tz, hours, country, tier_name, due in deadlines.select(
-        *CLOCK_COLUMNS, "sla_due_at"
-    ).rows():
+    for tz, hours, country, tier_name, due in deadlines.select(*CLOCK_COLUMNS, "sla_due_at").rows():
         plan_name = cfg.sla_tiers[tier_name].pursuit_plan
         if plan_name is None:
             continue
@@ -165,19 +163,31 @@ def touch_schedule(clocks: pl.DataFrame, cfg: AssignConfig, as_of: date) -> pl.D
                 local_day = nth_working_day(first_day, touch.day, cal)
                 when = cal.window(local_day)[1]
             rows.append(
-                (tz, hours, country, tier_name, plan_name, number, touch.channel,
-                 touch.template, local_day, when)
+                (
+                    tz,
+                    hours,
+                    country,
+                    tier_name,
+                    plan_name,
+                    number,
+                    touch.channel,
+                    touch.template,
+                    local_day,
+                    when,
+                )
             )
-    schema = {
-        "time_zone": pl.String,
-        "working_hours": pl.String,
-        "holiday_country": pl.String,
-        "sla_tier": pl.String,
-        "pursuit_plan": pl.String,
-        "touch_number": pl.Int32,
-        "channel": pl.String,
-        "template": pl.String,
-        "due_date": pl.Date,
-        "due_at": UTC_DATETIME,
-    }
+    schema = pl.Schema(
+        {
+            "time_zone": pl.String(),
+            "working_hours": pl.String(),
+            "holiday_country": pl.String(),
+            "sla_tier": pl.String(),
+            "pursuit_plan": pl.String(),
+            "touch_number": pl.Int32(),
+            "channel": pl.String(),
+            "template": pl.String(),
+            "due_date": pl.Date(),
+            "due_at": UTC_DATETIME,
+        }
+    )
     return pl.DataFrame(rows, schema=schema, orient="row")

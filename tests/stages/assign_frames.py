@@ -23,8 +23,10 @@ def canonical(table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
     if not rows:
         return empty
     frame = pl.DataFrame(rows, infer_schema_length=None)
-    return pl.concat([empty, frame.cast({c: empty.schema[c] for c in frame.columns if c in empty.schema})],
-                     how="diagonal_relaxed")
+    return pl.concat(
+        [empty, frame.cast({c: empty.schema[c] for c in frame.columns if c in empty.schema})],
+        how="diagonal_relaxed",
+    )
 
 
 def rep(rep_id: str, team: str = "A NA", **kw: Any) -> dict[str, Any]:
@@ -68,10 +70,21 @@ def lead(lead_id: str, **kw: Any) -> dict[str, Any]:
 
 def verified(rows: list[dict[str, Any]]) -> pl.DataFrame:
     schema = {
-        "lead_id": pl.String, "product_group": pl.String, "action": pl.String, "rating": pl.String,
-        "sla_tier": pl.String, "stage_to_set": pl.String, "propensity": pl.Float64, "region": pl.String,
-        "country_code": pl.String, "state_code": pl.String, "industry": pl.String, "employees": pl.Int64,
-        "matched_account_id": pl.String, "account_owner_id": pl.String, "named_account": pl.Boolean,
+        "lead_id": pl.String,
+        "product_group": pl.String,
+        "action": pl.String,
+        "rating": pl.String,
+        "sla_tier": pl.String,
+        "stage_to_set": pl.String,
+        "propensity": pl.Float64,
+        "region": pl.String,
+        "country_code": pl.String,
+        "state_code": pl.String,
+        "industry": pl.String,
+        "employees": pl.Int64,
+        "matched_account_id": pl.String,
+        "account_owner_id": pl.String,
+        "named_account": pl.Boolean,
         "owner_id": pl.String,
     }
     return pl.DataFrame(rows, schema=schema)
@@ -89,7 +102,12 @@ def config(**kw: Any) -> AssignConfig:
     """Two product groups (A, B), teams per region; rules: account owner, continuity, territory."""
     data: dict[str, Any] = {
         "teams": [
-            Team(name="A NA", product_groups=["A"], regions=["NA", "LATAM"], time_zone="America/New_York"),
+            Team(
+                name="A NA",
+                product_groups=["A"],
+                regions=["NA", "LATAM"],
+                time_zone="America/New_York",
+            ),
             Team(name="A EMEA", product_groups=["A"], regions=["EMEA"], time_zone="Europe/London"),
             Team(name="B NA", product_groups=["B"], regions=["NA"], time_zone="America/Chicago"),
         ],
@@ -128,7 +146,10 @@ def run(
 
 
 def owners(result: AssignResult) -> dict[tuple[str, str], str]:
-    return {(a, b): c for a, b, c in result.assignments.select("lead_id", "product_group", "owner_id").rows()}
+    return {
+        (a, b): c
+        for a, b, c in result.assignments.select("lead_id", "product_group", "owner_id").rows()
+    }
 
 
 def overflow_reasons(result: AssignResult) -> dict[str, str]:

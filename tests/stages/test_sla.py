@@ -23,7 +23,11 @@ NY = ZoneInfo("America/New_York")
 WEEKDAYS = frozenset(range(5))
 
 
-def cal(tz: str = "America/New_York", hours: tuple[int, int] = (9 * 60, 17 * 60), off: set[date] | None = None) -> Calendar:
+def cal(
+    tz: str = "America/New_York",
+    hours: tuple[int, int] = (9 * 60, 17 * 60),
+    off: set[date] | None = None,
+) -> Calendar:
     return Calendar(tz, hours[0], hours[1], WEEKDAYS, frozenset(off or set()))
 
 
@@ -34,7 +38,12 @@ def utc(*args: int) -> datetime:
 def clocks(rows: list[tuple[str, str, str | None, str]]) -> pl.DataFrame:
     return pl.DataFrame(
         rows,
-        schema={"time_zone": pl.String, "working_hours": pl.String, "holiday_country": pl.String, "sla_tier": pl.String},
+        schema={
+            "time_zone": pl.String,
+            "working_hours": pl.String,
+            "holiday_country": pl.String,
+            "sla_tier": pl.String,
+        },
         orient="row",
     )
 
@@ -62,7 +71,9 @@ def test_saturday_start_waits_for_monday() -> None:
 def test_holiday_is_skipped() -> None:
     thanksgiving = date(2026, 11, 26)
     start = datetime(2026, 11, 25, 15, 0, tzinfo=NY)  # Wednesday before Thanksgiving
-    assert add_business_hours(start, 4, cal(off={thanksgiving})) == datetime(2026, 11, 27, 11, 0, tzinfo=NY)
+    assert add_business_hours(start, 4, cal(off={thanksgiving})) == datetime(
+        2026, 11, 27, 11, 0, tzinfo=NY
+    )
     # Without the holiday the deadline is on Thursday.
     assert add_business_hours(start, 4, cal()) == datetime(2026, 11, 26, 11, 0, tzinfo=NY)
 
@@ -105,7 +116,9 @@ def test_nth_working_day_skips_weekend_and_holidays() -> None:
 def test_days_off_uses_country_calendar_extras_and_removals() -> None:
     cfg = AssignConfig(
         holiday_calendars={
-            "US": HolidayCalendar(extra_dates=[date(2026, 11, 27)], removed_dates=[date(2026, 10, 12)])
+            "US": HolidayCalendar(
+                extra_dates=[date(2026, 11, 27)], removed_dates=[date(2026, 10, 12)]
+            )
         }
     )
     off = days_off("US", cfg, range(2026, 2027))
@@ -113,7 +126,11 @@ def test_days_off_uses_country_calendar_extras_and_removals() -> None:
     assert date(2026, 11, 27) in off  # company day off
     assert date(2026, 10, 12) not in off  # Columbus Day worked
     assert days_off(None, cfg, range(2026, 2027)) == frozenset()
-    gb = days_off("GB", AssignConfig(holiday_calendars={"GB": HolidayCalendar(subdivision="ENG")}), range(2026, 2027))
+    gb = days_off(
+        "GB",
+        AssignConfig(holiday_calendars={"GB": HolidayCalendar(subdivision="ENG")}),
+        range(2026, 2027),
+    )
     assert date(2026, 8, 31) in gb  # Summer bank holiday (England)
 
 
@@ -147,8 +164,12 @@ def test_business_days_use_the_owner_day_length() -> None:
 
 def test_holiday_country_moves_the_deadline() -> None:
     cfg = AssignConfig(holiday_countries={"America/New_York": "US"})
-    frame = clocks([("America/New_York", "09:00-17:00", "US", "fast_track"),
-                    ("America/New_York", "09:00-17:00", None, "fast_track")])
+    frame = clocks(
+        [
+            ("America/New_York", "09:00-17:00", "US", "fast_track"),
+            ("America/New_York", "09:00-17:00", None, "fast_track"),
+        ]
+    )
     out = sla_deadlines(frame, cfg, date(2026, 11, 26)).sort("holiday_country", nulls_last=True)
     assert out["sla_due_at"].to_list() == [utc(2026, 11, 27, 18), utc(2026, 11, 26, 18)]
 
