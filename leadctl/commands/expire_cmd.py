@@ -27,7 +27,7 @@ from leadctl.config.expire import persistence_criteria
 from leadctl.errors import InputError
 from leadctl.io.writers import write_csv, write_json
 from leadctl.logs import is_quiet
-from leadctl.stages.expire import ExpireInputs, expire
+from leadctl.stages.expire import ExpireInputs, expire, validate_config
 from leadctl.stages.expire_common import ASSIGNMENT_SCHEMA, UTC_DT, empty_assignments
 from leadctl.stages.expire_summary import METRICS, summarize
 from leadctl.workspace import Workspace
@@ -108,6 +108,7 @@ def read_assignment_log(state_dir: Path, as_of: date) -> tuple[pl.LazyFrame, lis
 def run_expire(ws: Workspace) -> dict[str, Any]:
     """Read, decide, write every expire output into the run directory; return the summary."""
     cfg = ws.cfg
+    validate_config(cfg.expire, cfg.lifecycle)  # before any data is read
     assignments, warnings = read_assignment_log(ws.state_dir, ws.as_of)
     inputs = ExpireInputs(
         stage_history=ws.table("stage_history"),

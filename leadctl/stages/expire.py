@@ -122,6 +122,13 @@ def stage_updates(
     )
 
 
+def validate_config(cfg: ExpireConfig, lifecycle: LifecycleConfig) -> None:
+    """Raise ConfigError when the expire section and the lifecycle disagree."""
+    problems = check_expire_config(cfg, lifecycle)
+    if problems:
+        raise ConfigError("the expire and lifecycle config disagree:\n  " + "\n  ".join(problems))
+
+
 def expire(
     inputs: ExpireInputs,
     *,
@@ -132,9 +139,7 @@ def expire(
     as_of: date,
 ) -> ExpireResult:
     """Everything expire decides for the night of `as_of` (nothing after as-of is seen)."""
-    problems = check_expire_config(cfg, lifecycle)
-    if problems:
-        raise ConfigError("the expire and lifecycle config disagree:\n  " + "\n  ".join(problems))
+    validate_config(cfg, lifecycle)
     events = expand_history(inputs.stage_history, product_groups, as_of)
     current = current_stages(inputs.stage_history, inputs.leads, product_groups, lifecycle, as_of)
     directory = rep_directory(inputs.reps)
