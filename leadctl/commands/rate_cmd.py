@@ -95,7 +95,9 @@ def _scores(ws: Workspace) -> pl.LazyFrame:
         .collect()
     )
     if dupes.height:
-        examples = ", ".join(f"{r['lead_id']}/{r['product_group']}" for r in dupes.head(5).iter_rows(named=True))
+        examples = ", ".join(
+            f"{r['lead_id']}/{r['product_group']}" for r in dupes.head(5).iter_rows(named=True)
+        )
         raise InputError(
             f"{path} has {dupes.height} (lead_id, product_group) pair(s) more than once "
             f"(e.g. {examples}): re-run `leadctl score --as-of {ws.as_of}`"
@@ -161,7 +163,7 @@ def run_rate(ws: Workspace) -> dict[str, Any]:
     write_parquet(state, state_path(ws, ws.as_of))
     groups = stage.summarize(ratings, nurture, ws.cfg.lifecycle.recycled_stage)
     totals = {
-        key: sum(int(g[key]) for g in groups.values())  # type: ignore[call-overload]
+        key: sum(int(g[key]) for g in groups.values())
         for key in ("mqls", "new_mqls", "override_mqls", "new_override_mqls", "nurture")
     }
     log.info(
@@ -193,9 +195,9 @@ def _rule_warnings(summary: dict[str, Any]) -> None:
     for rule in summary.get("expired_rules", []):
         console.print(
             Panel(
-                f"Override rule [bold]{rule['name']}[/] (owner {rule['owner']}) passed its review date "
-                f"{rule['review_by']} ({rule['days_overdue']} days ago) and NO LONGER APPLIES.\n"
-                "Re-evaluate it with its owner, then set a new review_by (or remove it).",
+                f"Override rule [bold]{rule['name']}[/] (owner {rule['owner']}) passed its review "
+                f"date {rule['review_by']} ({rule['days_overdue']} days ago) and NO LONGER "
+                "APPLIES.\nRe-evaluate it with its owner, then set a new review_by (or remove it).",
                 title="WARNING: expired override rule",
                 border_style="bold red",
             ),
@@ -222,28 +224,35 @@ def render_rate(summary: dict[str, Any]) -> None:
             counts = [int(grid.get(f"{letter}{n}", 0)) for n in ENGAGEMENT_GRADES]
             table.add_row(letter, *[f"{c:,}" for c in counts], f"{sum(counts):,}")
         cut = summary.get("cutoffs", {}).get(group)
-        lines = [
-            f"MQLs {data['mqls']:,} (new {data['new_mqls']:,}) · override MQLs {data['override_mqls']:,} "
-            f"(new {data['new_override_mqls']:,}) · nurture {data['nurture']:,} · "
-            f"re-entries {data['reentries']:,}"
-        ]
-        if cut:
-            def fmt(values: dict[str, float | None]) -> str:
-                return " ".join(f"{k}≥{'-' if v is None else f'{v:g}'}" for k, v in values.items())
-
-            lines.append(f"cutoffs ({cut['method']}): fit {fmt(cut['fit'])} · engagement {fmt(cut['engagement'])}")
-        if data["by_rule"]:
-            lines.append("override rules: " + ", ".join(f"{k} {v:,}" for k, v in data["by_rule"].items()))
-        table.caption = "\n".join(lines)
-        table.caption_justify = "left"
         console.print(table)
+        console.print(
+            f"  MQLs {data['mqls']:,} (new {data['new_mqls']:,}) · override MQLs "
+            f"{data['override_mqls']:,} (new {data['new_override_mqls']:,}) · "
+            f"re-entries {data['reentries']:,} · to nurture {data['nurture']:,}",
+            highlight=False,
+        )
+        if cut:
+
+            def fmt(values: dict[str, float | None]) -> str:
+                return " ".join(
+                    f"{k}≥{'-' if v is None else f'{v:.1f}'}" for k, v in values.items()
+                )
+
+            console.print(
+                f"  cutoffs ({cut['method']}): fit {fmt(cut['fit'])} · engagement "
+                f"{fmt(cut['engagement'])}",
+                highlight=False,
+            )
+        if data["by_rule"]:
+            rules = ", ".join(f"{k} {v:,}" for k, v in data["by_rule"].items())
+            console.print(f"  override rules (rows matched): {rules}", highlight=False)
     _rule_warnings(summary)
 
 
 def run_suggest(ws: Workspace) -> dict[str, Any]:
     """Candidate cutoffs per product group against the teams' daily capacity (writes nothing)."""
     review = _review(ws)
-    inputs, groups, _ = _inputs(ws)
+    inputs, groups, previous_day = _inputs(ws)
     cfg = ws.cfg
     load = open_load(inputs.current, inputs.leads, cfg.lifecycle)
     capacity = daily_capacity(ws.table("reps"), load, groups, cfg.rate.suggest, ws.as_of)
@@ -253,6 +262,7 @@ def run_suggest(ws: Workspace) -> dict[str, Any]:
         "as_of": ws.as_of.isoformat(),
         "capacity": capacity.to_dicts(),
         "groups": proposals,
+        "previous_state": previous_day.isoformat() if previous_day else None,
         "expired_rules": review.expired,
         "rules_due_for_review": review.due_soon,
     }
@@ -261,45 +271,79 @@ def run_suggest(ws: Workspace) -> dict[str, Any]:
 def render_suggest(summary: dict[str, Any]) -> None:
     """One table of candidates per group; the recommended one is marked, with a config snippet."""
     capacity = {row["product_group"]: row for row in summary["capacity"]}
+
+    def pct(values: list[float]) -> str:
+        return "/".join(f"{v * 100:.3g}" for v in values)
+
+    def cuts(values: list[float | None]) -> str:
+        return ", ".join("null" if v is None else f"{v:g}" for v in values)
+
     for group, data in summary["groups"].items():
         cap = capacity.get(group, {})
         table = Table(
             title=(
-                f"{group}: {cap.get('reps', 0)} reps, {cap.get('free_slots', 0):g} free slots, "
+                f"{group}: {cap.get('reps', 0)} reps, {cap.get('free_slots', 0):g} free slots → "
                 f"capacity {data['capacity_per_day']:g} new MQLs/day"
             ),
             title_justify="left",
         )
-        for col in ("", "factor", "fit A/B/C shares", "eng 1/2/3 shares", "fit cutoffs", "eng cutoffs",
-                    "new MQLs", "Δ MQLs", "exp. conversions", "Δ conversions", "fits"):
-            table.add_column(col, justify="left" if "shares" in col or "cutoffs" in col else "right")
-
-        def row(mark: str, trial: dict[str, Any], label: str) -> list[str]:
-            def nums(values: list[float | None]) -> str:
-                return "/".join("-" if v is None else f"{v:g}" for v in values)
-
-            return [
-                mark, label, nums(trial["fit_shares"]), nums(trial["engagement_shares"]),
-                nums(trial["fit_cutoffs"]), nums(trial["engagement_cutoffs"]), f"{trial['new_mqls']:,}",
-                f"{trial['delta_new_mqls']:+,}", f"{trial['expected_conversions']:.2f}",
-                f"{trial['delta_conversions']:+.2f}", "yes" if trial["fits"] else "no",
-            ]
-
-        table.add_row(*row("", data["current"], f"current ({data['current']['method']})"))
+        for col in (
+            "cutoffs",
+            "fit A/B/C %",
+            "eng 1/2/3 %",
+            "new MQLs",
+            "Δ",
+            "conversions",
+            "Δ",
+            "fits",
+        ):
+            table.add_column(col, justify="right")
+        trials = [("current", data["current"])]
+        trials += [
+            (f"×{t['factor']:g}" + (" (fits)" if t["searched"] else ""), t)
+            for t in data["candidates"]
+        ]
         best = None
-        for trial in data["candidates"]:
-            chosen = trial["factor"] == data["recommended_factor"]
+        for label, trial in trials:
+            chosen = (
+                trial.get("factor") is not None and trial["factor"] == data["recommended_factor"]
+            )
             best = trial if chosen else best
-            table.add_row(*row("→" if chosen else "", trial, f"×{trial['factor']:g}"))
+            table.add_row(
+                f"{'→ ' if chosen else ''}{label}",
+                pct(trial["fit_shares"]),
+                pct(trial["engagement_shares"]),
+                f"{trial['new_mqls']:,}",
+                f"{trial['delta_new_mqls']:+,}",
+                f"{trial['expected_conversions']:,.1f}",
+                f"{trial['delta_conversions']:+,.1f}",
+                "yes" if trial["fits"] else "no",
+                style="bold" if chosen else None,
+            )
         console.print(table)
         if best is not None:
-            note = "" if data["recommended_fits"] else "  (no candidate fits; this is the tightest)"
+            if not data["recommended_fits"]:
+                console.print(
+                    "  No candidate fits the capacity; the tightest is marked.", style="yellow"
+                )
             console.print(
-                f"Suggested for {group}{note}: rate.group_cutoffs.{group}: "
-                f"{{method: share, fit: {best['fit_shares']}, engagement: {best['engagement_shares']}}}",
+                f"  rate.group_cutoffs.{group}: {{method: share, fit: {best['fit_shares']}, "
+                f"engagement: {best['engagement_shares']}}}\n"
+                f"  (as fixed scores tonight: fit [{cuts(best['fit_cutoffs'])}], "
+                f"engagement [{cuts(best['engagement_cutoffs'])}])",
                 highlight=False,
             )
-    console.print("Nothing was changed: copy the cutoffs you choose into the config.", style="dim")
+    if summary.get("previous_state") is None:
+        console.print(
+            "First night (no earlier rate state): new MQLs include every lead already over the "
+            "cutoffs, not just one day's arrivals.",
+            style="yellow",
+        )
+    console.print(
+        "New MQLs: what tonight's run would send; conversions: their summed propensity. "
+        "Nothing was changed: copy the cutoffs you choose into the config.",
+        style="dim",
+    )
     _rule_warnings(summary)
 
 
@@ -313,7 +357,9 @@ def rate_command(
     json_out: JsonOpt = False,
     suggest: Annotated[
         bool,
-        typer.Option("--suggest", help="Propose cutoffs that fit rep capacity; prints, writes nothing."),
+        typer.Option(
+            "--suggest", help="Propose cutoffs that fit rep capacity; prints, writes nothing."
+        ),
     ] = False,
 ) -> None:
     """Rate scored leads per product group (A-D × 1-4), apply the action matrix and override rules.

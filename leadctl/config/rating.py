@@ -46,13 +46,17 @@ class Cutoffs(StrictModel):
         for name in ("fit", "engagement"):
             values: list[float] = getattr(self, name)
             if len(values) != 3:
-                raise ValueError(f"{name} needs 3 values (for grades above the lowest), got {values}")
+                raise ValueError(
+                    f"{name} needs 3 values (for grades above the lowest), got {values}"
+                )
             if self.method == "fixed":
                 if any(a < b for a, b in zip(values, values[1:], strict=False)):
                     raise ValueError(f"fixed {name} cutoffs must not increase: {values}")
             else:
                 if any(v < 0 for v in values) or sum(values) > 1 + 1e-9:
-                    raise ValueError(f"share {name} cutoffs must be >= 0 and sum to at most 1: {values}")
+                    raise ValueError(
+                        f"share {name} cutoffs must be >= 0 and sum to at most 1: {values}"
+                    )
         return self
 
 
@@ -168,7 +172,9 @@ class AccountCondition(StrictModel):
         return self
 
 
-Condition = Annotated[FieldCondition | ActivityCondition | AccountCondition, Field(discriminator="kind")]
+Condition = Annotated[
+    FieldCondition | ActivityCondition | AccountCondition, Field(discriminator="kind")
+]
 
 
 class OverrideRule(StrictModel):
@@ -187,7 +193,7 @@ class SuggestConfig(StrictModel):
 
     working_days_per_week: int = Field(default=5, ge=1, le=7)  # reps take new leads on these
     leads_per_rep_per_day: float | None = Field(default=3.0, gt=0)  # intake per rep per working day
-    daily_capacity_share: float = Field(default=0.1, gt=0, le=1)  # else: share of free slots per day
+    daily_capacity_share: float = Field(default=0.1, gt=0, le=1)  # else: share of free slots
     default_capacity: int = Field(default=0, ge=0)  # open-lead capacity of reps with none recorded
     factors: list[float] = Field(default_factory=lambda: [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -103,7 +104,9 @@ def normalise_scores(scores: pl.LazyFrame) -> pl.LazyFrame:
     return scores.select(exprs)
 
 
-def _open_opportunities(opportunities: pl.LazyFrame, as_of: date) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+def _open_opportunities(
+    opportunities: pl.LazyFrame, as_of: date
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Open at the end of as_of: (lead, group) pairs, and leads whose open deal has no group."""
     end = pl.lit(as_of).cast(UTC) + pl.duration(days=1)
     open_ = opportunities.filter(
@@ -128,7 +131,11 @@ def _open_opportunities(opportunities: pl.LazyFrame, as_of: date) -> tuple[pl.La
 def _previous(previous: pl.LazyFrame | None) -> pl.LazyFrame | None:
     if previous is None:
         return None
-    cols = [pl.col(c).cast(t, strict=False).alias(f"_prev_{c}") for c, t in STATE_SCHEMA.items() if c not in KEYS]
+    cols = [
+        pl.col(c).cast(t, strict=False).alias(f"_prev_{c}")
+        for c, t in STATE_SCHEMA.items()
+        if c not in KEYS
+    ]
     return (
         previous.select(*[pl.col(k).cast(pl.String) for k in KEYS], *cols)
         .filter(pl.col("lead_id").is_not_null(), pl.col("product_group").is_not_null())
@@ -165,7 +172,9 @@ def prepare(
         rows.join(by_group, on=KEYS, how="left")
         .join(any_group, on="lead_id", how="left")
         .with_columns(
-            (pl.col("_opp_group").fill_null(False) | pl.col("_opp_any").fill_null(False)).alias("_open_opp")
+            (pl.col("_opp_group").fill_null(False) | pl.col("_opp_any").fill_null(False)).alias(
+                "_open_opp"
+            )
         )
         .drop("_opp_group", "_opp_any")
     )
@@ -211,17 +220,28 @@ def _thresholds(score: str, bound: str, out: str) -> list[pl.Expr]:
     frac = pl.col(f"_frac_{score}")
     exprs = []
     for i in range(3):
-        share = pl.col(score).filter(frac < pl.col(f"{bound}{i}") - _EPS).min().over("product_group")
+        share = (
+            pl.col(score).filter(frac < pl.col(f"{bound}{i}") - _EPS).min().over("product_group")
+        )
         exprs.append(
-            pl.when(pl.col("_method") == "fixed").then(pl.col(f"{bound}{i}")).otherwise(share).alias(f"{out}{i}")
+            pl.when(pl.col("_method") == "fixed")
+            .then(pl.col(f"{bound}{i}"))
+            .otherwise(share)
+            .alias(f"{out}{i}")
         )
     return exprs
 
 
 def _grade(value: pl.Expr, thr: str, labels: tuple[object, ...]) -> pl.Expr:
-    expr = pl.when(value >= pl.col(f"{thr}0")).then(pl.lit(labels[0]))
-    expr = expr.when(value >= pl.col(f"{thr}1")).then(pl.lit(labels[1]))
-    return expr.when(value >= pl.col(f"{thr}2")).then(pl.lit(labels[2])).otherwise(pl.lit(labels[3]))
+    return (
+        pl.when(value >= pl.col(f"{thr}0"))
+        .then(pl.lit(labels[0]))
+        .when(value >= pl.col(f"{thr}1"))
+        .then(pl.lit(labels[1]))
+        .when(value >= pl.col(f"{thr}2"))
+        .then(pl.lit(labels[2]))
+        .otherwise(pl.lit(labels[3]))
+    )
 
 
 def grade(rows: pl.LazyFrame, cfg: RateConfig) -> pl.LazyFrame:
@@ -255,15 +275,24 @@ def _stages_into(lifecycle: LifecycleConfig, target: str) -> list[str]:
     return sorted(s for s, targets in lifecycle.transitions.items() if target in targets)
 
 
-def decide(rows: pl.LazyFrame, cfg: RateConfig, lifecycle: LifecycleConfig, as_of: date) -> pl.LazyFrame:
+def decide(
+    rows: pl.LazyFrame, cfg: RateConfig, lifecycle: LifecycleConfig, as_of: date
+) -> pl.LazyFrame:
     """Action, SLA tier and the MQL decision for graded rows (see the module docstring)."""
     mql = list(MQL_ACTIONS)
     action_map = {r: cfg.cell(r).action for r in RATINGS}
     sla_map = {r: cfg.cell(r).sla_tier for r in RATINGS}
-    floor = {r: (lambda m: cfg.min_propensity if m is None else m)(cfg.cell(r).min_propensity) for r in RATINGS}
+    floor = {
+        r: (lambda m: cfg.min_propensity if m is None else m)(cfg.cell(r).min_propensity)
+        for r in RATINGS
+    }
     prop = pl.col("propensity").fill_null(0.0)
     hyst = cfg.hysteresis
-    mql_stage, ov_stage, recycled = lifecycle.mql_stage, lifecycle.override_stage, lifecycle.recycled_stage
+    mql_stage, ov_stage, recycled = (
+        lifecycle.mql_stage,
+        lifecycle.override_stage,
+        lifecycle.recycled_stage,
+    )
     wait_days = {k: v.recycle_after_days for k, v in lifecycle.reasons.items()}
     stage = pl.col("current_stage")
     rows = rows.with_columns(
@@ -272,31 +301,48 @@ def decide(rows: pl.LazyFrame, cfg: RateConfig, lifecycle: LifecycleConfig, as_o
         pl.col("rating").replace_strict(floor, return_dtype=pl.Float64).alias("_m_min"),
         pl.col("_rating_m").replace_strict(action_map, return_dtype=pl.String).alias("_mm_action"),
         pl.col("_rating_m").replace_strict(floor, return_dtype=pl.Float64).alias("_mm_min"),
-        pl.col("_stage_reason").replace_strict(wait_days, default=0, return_dtype=pl.Int64).alias("_wait"),
+        pl.col("_stage_reason")
+        .replace_strict(wait_days, default=0, return_dtype=pl.Int64)
+        .alias("_wait"),
     )
     rows = rows.with_columns(
         (pl.col("_m_action").is_in(mql) & (prop < pl.col("_m_min"))).alias("_demoted"),
-        (pl.col("_mm_action").is_in(mql) & (prop + hyst.propensity_margin >= pl.col("_mm_min"))).alias(
-            "_margin_ok"
-        ),
+        (
+            pl.col("_mm_action").is_in(mql) & (prop + hyst.propensity_margin >= pl.col("_mm_min"))
+        ).alias("_margin_ok"),
         pl.col("_ov_rule").is_not_null().alias("_ov"),
         stage.is_in([mql_stage, ov_stage]).alias("_in_mql_stage"),
-        (stage.is_in(lifecycle.active_sales_stages) | (stage == lifecycle.disqualified_stage) | pl.col("_open_opp"))
-        .alias("_hard_block"),
-        ((stage == recycled) & (pl.col("_days_in_stage") < pl.col("_wait"))).fill_null(False).alias("_recycle_wait"),
+        (
+            stage.is_in(lifecycle.active_sales_stages)
+            | (stage == lifecycle.disqualified_stage)
+            | pl.col("_open_opp")
+        ).alias("_hard_block"),
+        ((stage == recycled) & (pl.col("_days_in_stage") < pl.col("_wait")))
+        .fill_null(False)
+        .alias("_recycle_wait"),
         pl.col("_prev_is_mql").fill_null(False).alias("_prev"),
         (pl.col("lead_id").is_not_null() & pl.col("product_group").is_not_null()).alias("_keys_ok"),
     )
     rows = rows.with_columns(
-        pl.when(pl.col("_ov")).then(pl.col("_ov_action"))
-        .when(pl.col("_demoted")).then(pl.lit("nurture"))
-        .otherwise(pl.col("_m_action")).alias("_t_action"),
-        pl.when(pl.col("_ov")).then(pl.col("_ov_sla"))
-        .when(pl.col("_demoted")).then(pl.lit(None, pl.String))
-        .otherwise(pl.col("_m_sla")).alias("_t_sla"),
+        pl.when(pl.col("_ov"))
+        .then(pl.col("_ov_action"))
+        .when(pl.col("_demoted"))
+        .then(pl.lit("nurture"))
+        .otherwise(pl.col("_m_action"))
+        .alias("_t_action"),
+        pl.when(pl.col("_ov"))
+        .then(pl.col("_ov_sla"))
+        .when(pl.col("_demoted"))
+        .then(pl.lit(None, pl.String))
+        .otherwise(pl.col("_m_sla"))
+        .alias("_t_sla"),
         pl.when(pl.col("_ov")).then(pl.lit(ov_stage)).otherwise(pl.lit(mql_stage)).alias("_target"),
-        (pl.col("_prev") & (pl.col("_entered_at") >= pl.col("_prev_mql_since").cast(UTC) + pl.duration(days=1)))
-        .fill_null(False).alias("_moved"),
+        (
+            pl.col("_prev")
+            & (pl.col("_entered_at") >= pl.col("_prev_mql_since").cast(UTC) + pl.duration(days=1))
+        )
+        .fill_null(False)
+        .alias("_moved"),
     )
     into_mql, into_ov = _stages_into(lifecycle, mql_stage), _stages_into(lifecycle, ov_stage)
     rows = rows.with_columns(
@@ -317,7 +363,10 @@ def decide(rows: pl.LazyFrame, cfg: RateConfig, lifecycle: LifecycleConfig, as_o
     rows = rows.with_columns(
         (pl.col("_was_mql") | (pl.col("_stage_ok") & ~pl.col("_recycle_wait"))).alias("_can_enter"),
         (
-            pl.col("_was_mql") & ~pl.col("_qualifies") & ~pl.col("_ov_blocks") & (stay | pl.col("_margin_ok"))
+            pl.col("_was_mql")
+            & ~pl.col("_qualifies")
+            & ~pl.col("_ov_blocks")
+            & (stay | pl.col("_margin_ok"))
         ).alias("_kept"),
     )
     rows = rows.with_columns(
@@ -331,11 +380,18 @@ def decide(rows: pl.LazyFrame, cfg: RateConfig, lifecycle: LifecycleConfig, as_o
     rows = rows.with_columns(
         (pl.col("is_mql") & ~pl.col("_was_mql")).alias("is_new_mql"),
         pl.when(kept)
-        .then(pl.when(pl.col("_prev_action").is_in(mql)).then(pl.col("_prev_action")).otherwise(pl.lit("standard")))
+        .then(
+            pl.when(pl.col("_prev_action").is_in(mql))
+            .then(pl.col("_prev_action"))
+            .otherwise(pl.lit("standard"))
+        )
         .otherwise(pl.col("_t_action"))
         .alias("action"),
         pl.when(kept).then(pl.col("_prev_sla_tier")).otherwise(pl.col("_t_sla")).alias("sla_tier"),
-        pl.when(kept).then(pl.col("_prev_override_rule")).otherwise(pl.col("_ov_rule")).alias("override_rule"),
+        pl.when(kept)
+        .then(pl.col("_prev_override_rule"))
+        .otherwise(pl.col("_ov_rule"))
+        .alias("override_rule"),
     )
     return rows.with_columns(
         pl.when(pl.col("is_new_mql")).then(pl.col("_target")).alias("stage_to_set"),
@@ -366,13 +422,17 @@ def _nurture_reason() -> pl.Expr:
         .then(
             pl.format(
                 "rating {} calls for {} but propensity {} is below the minimum {}",
-                rating, pl.col("_m_action"), prop, pl.col("_m_min").round(3).cast(pl.String),
+                rating,
+                pl.col("_m_action"),
+                prop,
+                pl.col("_m_min").round(3).cast(pl.String),
             )
         )
         .when(pl.col("_qualifies") & pl.col("_recycle_wait"))
         .then(
             pl.format(
-                "rating {} qualifies, but the lead was recycled ({}) {} days ago and may re-enter after {} days",
+                "rating {} qualifies, but the lead was recycled ({}) {} days ago "
+                "and may re-enter after {} days",
                 rating,
                 pl.col("_stage_reason").fill_null("no reason"),
                 pl.col("_days_in_stage").cast(pl.String).fill_null("?"),
@@ -380,10 +440,21 @@ def _nurture_reason() -> pl.Expr:
             )
         )
         .when(pl.col("_qualifies"))
-        .then(pl.format("rating {} qualifies, but stage '{}' cannot move to {}", rating, pl.col("current_stage"), pl.col("_target")))
+        .then(
+            pl.format(
+                "rating {} qualifies, but stage '{}' cannot move to {}",
+                rating,
+                pl.col("current_stage"),
+                pl.col("_target"),
+            )
+        )
         .otherwise(
-            pl.format("rating {} (fit {}, engagement {}) maps to nurture", rating, pl.col("fit_grade"),
-                      pl.col("engagement_grade").cast(pl.String))
+            pl.format(
+                "rating {} (fit {}, engagement {}) maps to nurture",
+                rating,
+                pl.col("fit_grade"),
+                pl.col("engagement_grade").cast(pl.String),
+            )
         )
     )
     pros = pl.col("reasons_for").list.head(2).list.join(", ", ignore_nulls=True)
@@ -421,7 +492,9 @@ def results(decided: pl.LazyFrame) -> RateResult:
     return RateResult(ratings=ratings, nurture=nurture, state=state, cutoffs=cutoffs)
 
 
-def rate(inputs: RateInputs, cfg: RateConfig, lifecycle: LifecycleConfig, as_of: date) -> RateResult:
+def rate(
+    inputs: RateInputs, cfg: RateConfig, lifecycle: LifecycleConfig, as_of: date
+) -> RateResult:
     """Rate every scored (lead, product group); rules past review_by are left out."""
     rules = review_rules(cfg.overrides, as_of).active
     rows = prepare(inputs, rules, lifecycle, as_of)
@@ -430,12 +503,14 @@ def rate(inputs: RateInputs, cfg: RateConfig, lifecycle: LifecycleConfig, as_of:
 
 def summarize(
     ratings: pl.DataFrame, nurture: pl.DataFrame, recycled_stage: str
-) -> dict[str, dict[str, object]]:
+) -> dict[str, dict[str, Any]]:
     """Per product group: rating grid, actions, MQLs and new MQLs, with overrides counted apart."""
-    out: dict[str, dict[str, object]] = {}
+    out: dict[str, dict[str, Any]] = {}
     groups = sorted(ratings["product_group"].drop_nulls().unique().to_list())
     nurtured = nurture.group_by("product_group").len()
-    nurture_counts = dict(zip(nurtured["product_group"].to_list(), nurtured["len"].to_list(), strict=True))
+    nurture_counts = dict(
+        zip(nurtured["product_group"].to_list(), nurtured["len"].to_list(), strict=True)
+    )
     for group in groups:
         rows = ratings.filter(pl.col("product_group") == group)
         grid = dict.fromkeys(RATINGS, 0)
@@ -451,13 +526,17 @@ def summarize(
         out[group] = {
             "rows": rows.height,
             "grid": grid,
-            "actions": dict(zip(actions["action"].to_list(), actions["len"].to_list(), strict=True)),
+            "actions": dict(
+                zip(actions["action"].to_list(), actions["len"].to_list(), strict=True)
+            ),
             "mqls": count(pl.col("is_mql") & ~ov),
             "new_mqls": count(pl.col("is_new_mql") & ~ov),
             "override_mqls": count(pl.col("is_mql") & ov),
             "new_override_mqls": count(pl.col("is_new_mql") & ov),
             "override_rows": count(ov),
-            "by_rule": dict(zip(by_rule["override_rule"].to_list(), by_rule["len"].to_list(), strict=True)),
+            "by_rule": dict(
+                zip(by_rule["override_rule"].to_list(), by_rule["len"].to_list(), strict=True)
+            ),
             "reentries": count(pl.col("is_new_mql") & (pl.col("current_stage") == recycled_stage)),
             "nurture": int(nurture_counts.get(group, 0)),
         }

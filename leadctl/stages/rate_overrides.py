@@ -93,7 +93,7 @@ def _field_match(expr: pl.Expr, dtype: pl.DataType, cond: FieldCondition, rule: 
 
 def _field_expr(column: str, dtype: pl.DataType, cond: FieldCondition, rule: str) -> pl.Expr:
     if isinstance(dtype, pl.List):
-        inner = dtype.inner if dtype.inner is not None else pl.String
+        inner = dtype.inner if isinstance(dtype.inner, pl.DataType) else pl.String()
         element = _field_match(pl.element(), inner, cond, rule).fill_null(False)
         return pl.col(column).list.eval(element).list.any().fill_null(False)
     if isinstance(dtype, pl.Struct | pl.Array | pl.Object):
@@ -129,16 +129,18 @@ def _activity_matches(
     return matched, keys
 
 
-def _account_flags(leads: pl.LazyFrame, accounts: pl.LazyFrame, cond: AccountCondition, name: str) -> pl.LazyFrame:
+def _account_flags(
+    leads: pl.LazyFrame, accounts: pl.LazyFrame, cond: AccountCondition, name: str
+) -> pl.LazyFrame:
     """(lead_id, flag): the lead's account_id meets every part of the condition."""
     acc = accounts.select(
         pl.col("account_id").cast(pl.String),
         pl.col("named_account").cast(pl.Boolean, strict=False).fill_null(False).alias("_named"),
         pl.col("target_account").cast(pl.Boolean, strict=False).fill_null(False).alias("_target"),
     )
-    joined = leads.select(pl.col("lead_id").cast(pl.String), pl.col("account_id").cast(pl.String)).join(
-        acc, on="account_id", how="left"
-    )
+    joined = leads.select(
+        pl.col("lead_id").cast(pl.String), pl.col("account_id").cast(pl.String)
+    ).join(acc, on="account_id", how="left")
     flag = pl.col("account_id").is_not_null()
     if cond.named is not None:
         flag = flag & (pl.col("_named").fill_null(False) == cond.named)
@@ -147,7 +149,9 @@ def _account_flags(leads: pl.LazyFrame, accounts: pl.LazyFrame, cond: AccountCon
     if cond.account_ids:
         wanted = [a.strip() for a in cond.account_ids]
         flag = flag & pl.col("account_id").str.strip_chars().is_in(wanted)
-    return joined.filter(pl.col("lead_id").is_not_null(), flag).select("lead_id", pl.lit(True).alias(name))
+    return joined.filter(pl.col("lead_id").is_not_null(), flag).select(
+        "lead_id", pl.lit(True).alias(name)
+    )
 
 
 def apply_overrides(
@@ -190,8 +194,8 @@ def apply_overrides(
                     known = sorted(set(row_schema) | set(lead_schema))
                     known = [k for k in known if not k.startswith("_")]
                     raise ConfigError(
-                        f"rate.overrides '{rule.name}': field '{cond.field}' is not a column of the "
-                        f"scores or the leads table; columns are: {', '.join(known)}"
+                        f"rate.overrides '{rule.name}': field '{cond.field}' is not a column of "
+                        f"the scores or the leads table; columns are: {', '.join(known)}"
                     )
                 continue
             if isinstance(cond, ActivityCondition):

@@ -35,13 +35,18 @@ def daily_capacity(
     )
     reps_ = reps.filter(pl.col("active").fill_null(True) & ~away.fill_null(False)).select(
         pl.col("rep_id").cast(pl.String),
-        pl.col("capacity").cast(pl.Int64, strict=False).fill_null(cfg.default_capacity).alias("_cap"),
+        pl.col("capacity")
+        .cast(pl.Int64, strict=False)
+        .fill_null(cfg.default_capacity)
+        .alias("_cap"),
         cleaned.alias("_serves"),
     )
     group_frame = pl.LazyFrame({"product_group": groups}, schema={"product_group": pl.String})
     served = reps_.join(group_frame, how="cross").filter(
         pl.col("_serves").list.len().fill_null(0).eq(0)
-        | pl.col("_serves").list.contains(pl.col("product_group").str.to_lowercase()).fill_null(False)
+        | pl.col("_serves")
+        .list.contains(pl.col("product_group").str.to_lowercase())
+        .fill_null(False)
     )
     served = served.join(load, on="rep_id", how="left").with_columns(
         pl.col("open_leads").fill_null(0),
@@ -69,7 +74,10 @@ def daily_capacity(
         group_frame.join(totals, on="product_group", how="left")
         .with_columns(
             pl.col("reps").fill_null(0).cast(pl.Int64),
-            *[pl.col(c).fill_null(0.0).round(2) for c in ("capacity", "open_leads", "free_slots", "new_leads_per_day")],
+            *[
+                pl.col(c).fill_null(0.0).round(2)
+                for c in ("capacity", "open_leads", "free_slots", "new_leads_per_day")
+            ],
         )
         .sort("product_group")
         .collect()
@@ -90,21 +98,28 @@ class Trial:
     delta_new_mqls: int = 0
     delta_conversions: float = 0.0
     fits: bool = False
+    searched: bool = False  # found by bisection: the loosest shares that still fit
 
 
-def _evaluate(rows: pl.LazyFrame, cfg: RateConfig, lifecycle: LifecycleConfig, as_of: date) -> Trial:
+def _evaluate(
+    rows: pl.LazyFrame, cfg: RateConfig, lifecycle: LifecycleConfig, as_of: date
+) -> Trial:
     """New MQLs, expected conversions and effective score cutoffs of one candidate config."""
     decided = decide(grade(rows, cfg), cfg, lifecycle, as_of)
-    out = decided.select(
-        pl.col("is_new_mql").sum().alias("new_mqls"),
-        pl.col("propensity").filter(pl.col("is_new_mql")).fill_null(0.0).sum().alias("conv"),
-        *[pl.col(f"_fthr{i}").first().alias(f"f{i}") for i in range(3)],
-        *[pl.col(f"_ethr{i}").first().alias(f"e{i}") for i in range(3)],
-        *[(pl.col("fit_grade") <= g).sum().alias(f"nf{i}") for i, g in enumerate("ABC")],
-        *[(pl.col("engagement_grade") <= i + 1).sum().alias(f"ne{i}") for i in range(3)],
-        pl.col("fit_score").count().alias("n_fit"),
-        pl.col("engagement_score").count().alias("n_eng"),
-    ).collect().row(0, named=True)
+    out = (
+        decided.select(
+            pl.col("is_new_mql").sum().alias("new_mqls"),
+            pl.col("propensity").filter(pl.col("is_new_mql")).fill_null(0.0).sum().alias("conv"),
+            *[pl.col(f"_fthr{i}").first().alias(f"f{i}") for i in range(3)],
+            *[pl.col(f"_ethr{i}").first().alias(f"e{i}") for i in range(3)],
+            *[(pl.col("fit_grade") <= g).sum().alias(f"nf{i}") for i, g in enumerate("ABC")],
+            *[(pl.col("engagement_grade") <= i + 1).sum().alias(f"ne{i}") for i in range(3)],
+            pl.col("fit_score").count().alias("n_fit"),
+            pl.col("engagement_score").count().alias("n_eng"),
+        )
+        .collect()
+        .row(0, named=True)
+    )
 
     def cut(value: float | None) -> float | None:
         return None if value is None else round(float(value), 2)
@@ -132,6 +147,70 @@ def _scaled(shares: list[float], factor: float) -> list[float]:
     return [math.floor(s * 10_000) / 10_000 for s in scaled]
 
 
+_SEARCH_STEPS = 10  # bisection steps for the largest factor that fits (precision ~ 1/1000)
+
+
+@dataclass
+class _GroupSearch:
+    """One product group's rows and what its candidates are measured against."""
+
+    rows: pl.LazyFrame
+    cfg: RateConfig
+    lifecycle: LifecycleConfig
+    as_of: date
+    group: str
+    limit: float
+    current: Trial
+    base_fit: list[float]
+    base_eng: list[float]
+
+    def attempt(self, factor: float, searched: bool = False) -> Trial:
+        """Rate the group with the base shares times `factor`."""
+        cand = Cutoffs(
+            method="share",
+            fit=_scaled(self.base_fit, factor),
+            engagement=_scaled(self.base_eng, factor),
+        )
+        groups = {**self.cfg.group_cutoffs, self.group: cand}
+        result = _evaluate(
+            self.rows,
+            self.cfg.model_copy(update={"group_cutoffs": groups}),
+            self.lifecycle,
+            self.as_of,
+        )
+        result.factor, result.searched = round(factor, 4), searched
+        result.fit_shares, result.engagement_shares = list(cand.fit), list(cand.engagement)
+        result.delta_new_mqls = result.new_mqls - self.current.new_mqls
+        result.delta_conversions = round(
+            result.expected_conversions - self.current.expected_conversions, 2
+        )
+        result.fits = result.new_mqls <= self.limit
+        return result
+
+    def candidates(self, factors: list[float]) -> list[Trial]:
+        """Each factor, plus (searched) the largest factor that still fits, if it adds anything."""
+        out = [self.attempt(f) for f in factors]
+        fit = [c.factor for c in out if c.fits and c.factor is not None]
+        over = [c.factor for c in out if not c.fits and c.factor is not None]
+        if not over:
+            return out
+        lo, hi = max(fit, default=0.0), min(over)
+        found = None
+        for _ in range(_SEARCH_STEPS):
+            mid = (lo + hi) / 2
+            trial = self.attempt(mid, searched=True)
+            if trial.fits:
+                lo, found = mid, trial
+            else:
+                hi = mid
+        # Worth showing only if it sends more than the best grid candidate that fits.
+        most = max((c.new_mqls for c in out if c.fits), default=0)
+        if found is not None and found.new_mqls > most:
+            out.append(found)
+            out.sort(key=lambda c: c.factor or 0.0)
+        return out
+
+
 def suggest_cutoffs(
     prepared: pl.DataFrame,
     capacity: pl.DataFrame,
@@ -139,10 +218,19 @@ def suggest_cutoffs(
     lifecycle: LifecycleConfig,
     as_of: date,
 ) -> dict[str, dict[str, object]]:
-    """Per group: the current cutoffs and each candidate, with new MQLs and conversions."""
+    """Per group: the current cutoffs and each candidate, with new MQLs and conversions.
+
+    Candidates are the current shares times each configured factor, plus (searched) the
+    largest factor whose new MQLs still fit the capacity. The recommendation is the fitting
+    candidate with the most expected conversions, else the tightest one.
+    """
     out: dict[str, dict[str, object]] = {}
     per_day = dict(
-        zip(capacity["product_group"].to_list(), capacity["new_leads_per_day"].to_list(), strict=True)
+        zip(
+            capacity["product_group"].to_list(),
+            capacity["new_leads_per_day"].to_list(),
+            strict=True,
+        )
     )
     for group in sorted(prepared["product_group"].drop_nulls().unique().to_list()):
         rows = prepared.filter(pl.col("product_group") == group).lazy()
@@ -150,26 +238,23 @@ def suggest_cutoffs(
         limit = float(per_day.get(group, 0.0))
         current.fits = current.new_mqls <= limit
         mine = cfg.cutoffs_for(group)
-        base_fit = list(mine.fit) if mine.method == "share" else current.fit_shares
-        base_eng = list(mine.engagement) if mine.method == "share" else current.engagement_shares
-        candidates = []
-        for factor in cfg.suggest.factors:
-            cand = Cutoffs(
-                method="share", fit=_scaled(base_fit, factor), engagement=_scaled(base_eng, factor)
-            )
-            trial = cfg.model_copy(update={"group_cutoffs": {**cfg.group_cutoffs, group: cand}})
-            result = _evaluate(rows, trial, lifecycle, as_of)
-            result.factor = factor
-            result.fit_shares, result.engagement_shares = list(cand.fit), list(cand.engagement)
-            result.delta_new_mqls = result.new_mqls - current.new_mqls
-            result.delta_conversions = round(result.expected_conversions - current.expected_conversions, 2)
-            result.fits = result.new_mqls <= limit
-            candidates.append(result)
+        search = _GroupSearch(
+            rows=rows,
+            cfg=cfg,
+            lifecycle=lifecycle,
+            as_of=as_of,
+            group=group,
+            limit=limit,
+            current=current,
+            base_fit=list(mine.fit) if mine.method == "share" else current.fit_shares,
+            base_eng=list(mine.engagement) if mine.method == "share" else current.engagement_shares,
+        )
+        candidates = search.candidates(cfg.suggest.factors)
         fitting = [c for c in candidates if c.fits]
         if fitting:
             best = max(fitting, key=lambda c: (c.expected_conversions, -c.new_mqls))
         else:
-            best = min(candidates, key=lambda c: c.new_mqls)
+            best = min(candidates, key=lambda c: (c.new_mqls, c.factor or 0.0))
         out[group] = {
             "capacity_per_day": limit,
             "current": {"method": mine.method, **asdict(current)},
