@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from leadctl.cli_common import (
     DEFAULT_CONFIG,
@@ -67,6 +69,10 @@ def _log_column(name: str, dtype: pl.DataType, found: pl.DataType | None, path: 
             else col.dt.convert_time_zone("UTC")
         )
         return col.cast(UTC_DT).alias(name)
+    if dtype == pl.Int64:
+        if not found.is_integer():
+            raise InputError(f"{path}: column {name} is {found}, not a whole number")
+        return pl.col(name).cast(pl.Int64).alias(name)
     return pl.col(name).cast(pl.String).alias(name)
 
 
@@ -145,42 +151,45 @@ def run_expire(ws: Workspace) -> dict[str, Any]:
     return summary
 
 
+# Per team / rep columns (short headers: the table must fit an 80-column terminal; every
+# count is in the totals table and in --json).
 _COLUMNS = {
     "expired": [m for m in METRICS if m.startswith("expired_")],
-    "recycled/DQ": ["feedback_recycle", "feedback_disqualify"],
     "SLA": ["sla_breaches"],
-    "persist.": ["persistence_breaches"],
-    "zombies": ["zombies"],
+    "persist": ["persistence_breaches"],
+    "zombie": ["zombies"],
     "no reason": ["missing_reason", "unknown_reason"],
-    "data fix": ["data_fix"],
-    "suppr.": ["suppressions"],
     "illegal": ["illegal_transitions"],
-    "reassign": ["reassign"],
 }
 
 
 def render_expire(summary: dict[str, Any]) -> None:
-    """Totals, then one line per team and rep (ids only: the console may end up in a log)."""
+    """Totals, then a line per team and per rep (ids only: the console may end up in a log)."""
     totals = summary["totals"]
-    head = Table(title=f"Expire as of {summary['as_of']}", title_justify="left")
+    head = Table(title=f"Expire as of {summary['as_of']}", title_justify="left", box=box.SIMPLE)
     head.add_column("what")
     head.add_column("count", justify="right")
     for metric in METRICS:
         head.add_row(metric.replace("_", " "), f"{totals[metric]:,}")
     console.print(head)
-    table = Table(title="Per team and rep", title_justify="left")
-    table.add_column("team")
-    table.add_column("rep")
+    table = Table(
+        title="Per team and rep",
+        title_justify="left",
+        box=box.SIMPLE,
+        padding=(0, 1),
+        pad_edge=False,
+    )
+    table.add_column("team / rep", no_wrap=True, min_width=20)
     for label in _COLUMNS:
-        table.add_column(label, justify="right")
+        table.add_column(label, justify="right", no_wrap=True)
 
     def cells(counts: dict[str, int]) -> list[str]:
         return [f"{sum(counts[m] for m in ms):,}" for ms in _COLUMNS.values()]
 
     for team, data in sorted(summary["teams"].items()):
-        table.add_row(f"[bold]{team}[/]", "all", *cells(data["totals"]))
+        table.add_row(Text(team, style="bold"), *cells(data["totals"]))
         for rep, counts in sorted(data["reps"].items()):
-            table.add_row("", rep, *cells(counts))
+            table.add_row(Text(f"  {rep}"), *cells(counts))
     console.print(table)
     for warning in summary.get("warnings", []):
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)

@@ -171,9 +171,10 @@ def persistence_breaches(
     """Leads closed (in `cfg.persistence.stages`, within the lookback window) after too little
     pursuit for their tier.
 
-    Pursuit starts at the latest assignment before the close (its tier applies), else at the
-    latest MQL entry (with the default tier); a lead with neither was never sent to sales and
-    is not checked. Attempts are the counted touches from the start to the close (or to
+    Pursuit starts at the latest assignment before the close (its tier applies, and the
+    min_attempts / persistence_days the log recorded at assignment time win over the tier's),
+    else at the latest MQL entry (with the default tier); a lead with neither was never sent
+    to sales and is not checked. Attempts are the counted touches from the start to the close (or to
     `within_days` after the start, if sooner); channels are the distinct channels among them.
     A tier without criteria is reported as "unknown_tier".
     """
@@ -207,6 +208,8 @@ def persistence_breaches(
             pl.col("owner_id").alias("_log_owner"),
             pl.col("team").alias("_log_team"),
             pl.col("sla_tier").alias("_log_tier"),
+            pl.col("min_attempts").alias("_log_attempts"),
+            pl.col("persistence_days").alias("_log_days"),
             "assigned_at",
         )
     )
@@ -227,6 +230,16 @@ def persistence_breaches(
         )
         .filter(pl.col("pursuit_started_at").is_not_null())
         .join(criteria_frame(criteria), on="sla_tier", how="left")
+        .with_columns(
+            # What the rep was promised at assignment time wins over tonight's config.
+            pl.coalesce("_log_attempts", "min_attempts").alias("min_attempts"),
+            pl.when(pl.col("_log_attempts").is_not_null())
+            .then(pl.col("min_channels").fill_null(0))
+            .otherwise(pl.col("min_channels"))
+            .alias("min_channels"),
+            pl.coalesce("_log_days", "_within_days").alias("_within_days"),
+        )
+        .with_columns(pl.min_horizontal("min_channels", "min_attempts").alias("min_channels"))
         .with_columns(
             pl.min_horizontal(
                 "closed_at", pl.col("pursuit_started_at") + pl.duration(days=pl.col("_within_days"))

@@ -28,6 +28,9 @@ ASSIGNMENT_SCHEMA: dict[str, pl.DataType] = {
     "action": pl.String(),
     "assigned_at": UTC_DT,
     "sla_due_at": UTC_DT,
+    # Persistence promised at assignment time (optional: null when the log lacks them).
+    "min_attempts": pl.Int64(),
+    "persistence_days": pl.Int64(),
 }
 
 

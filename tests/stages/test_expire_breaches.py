@@ -193,6 +193,28 @@ def test_persistence_window_and_tiers() -> None:
     ]
 
 
+def test_persistence_promised_in_the_log_wins_over_the_tier() -> None:
+    hist = history(
+        *worked_then_closed("Lone"), *worked_then_closed("Lshort"), *worked_then_closed("Lvip")
+    )
+    log = assignments(
+        ("Lone", "A", "r1", "standard", 25, 24, "T1", 1),  # one attempt was promised
+        ("Lshort", "A", "r1", "standard", 25, 24, "T1", 2, 2),  # two, within two days
+        ("Lvip", "A", "r1", "vip", 25, 24, "T1", 2, 30),  # a tier tonight's config lacks
+    )
+    touch = touches(
+        ("Lone", 24, "r1", "Call"),
+        ("Lshort", 24, "r1", "Call"),
+        ("Lshort", 21, "r1", "Email"),  # three days after the assignment: too late
+        ("Lvip", 24, "r1", "Call"),
+        ("Lvip", 21, "r1", "Call"),
+    )
+    out = run(make_inputs(hist, touch=touch, assigned=log))
+    assert pairs(
+        out["persistence_breaches"], "lead_id", "attempts", "min_attempts", "min_channels", "issue"
+    ) == [("Lshort", 1, 2, 2, "too_few_attempts; too_few_channels")]
+
+
 def test_unassigned_leads_use_the_default_tier_from_their_mql_date() -> None:
     hist = history(*worked_then_closed("L"), ("Ljunk", "A", "Disqualified", 5, "r1", "Student"))
     touch = touches(("L", 29, "r1", "Call"), ("L", 31, "r1", "Email"))

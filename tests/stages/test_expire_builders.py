@@ -108,7 +108,8 @@ def reps(*rows: tuple[Any, ...]) -> pl.LazyFrame:
 
 
 def assignments(*rows: tuple[Any, ...]) -> pl.LazyFrame:
-    """Rows: (lead_id, product_group, owner_id, sla_tier, assigned_ago, due_ago[, team])."""
+    """Rows: (lead_id, group, owner_id, sla_tier, assigned_ago, due_ago[, team[, min_attempts[,
+    persistence_days]]])."""
     if not rows:
         return empty_assignments()
     out = [
@@ -121,6 +122,8 @@ def assignments(*rows: tuple[Any, ...]) -> pl.LazyFrame:
             "action": "standard",
             "assigned_at": ago(r[4]),
             "sla_due_at": ago(r[5]),
+            "min_attempts": r[7] if len(r) > 7 else None,
+            "persistence_days": r[8] if len(r) > 8 else None,
         }
         for r in rows
     ]

@@ -157,9 +157,9 @@ def test_expired_lead_re_enters_through_rate() -> None:
     updates, after, current = nights(HIST)
     nxt = AS_OF + timedelta(days=1)
     rated = rate(_rate_inputs(current, nxt), cfg, LIFECYCLE, nxt).ratings.collect()
-    assert pairs(rated, "lead_id", "is_mql", "is_new_mql", "stage_to_set", "reentry_count") == [
-        ("Lbudget", False, False, None, 0),  # "No budget": 90 days in nurture first
-        ("Lexp", True, True, "MQL", 1),
+    assert pairs(rated, "lead_id", "is_mql", "is_new_mql", "stage_to_set") == [
+        ("Lbudget", False, False, None),  # "No budget": 90 days in nurture first
+        ("Lexp", True, True, "MQL"),
     ]
     day92 = AS_OF + timedelta(days=92)
     current = current_stages(
