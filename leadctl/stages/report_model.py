@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from leadctl.models.card import psi as card_psi
 from leadctl.stages.report_common import (
     Chart,
     ReportContext,
@@ -204,27 +205,94 @@ def card_auc(card: dict[str, Any] | None) -> float | None:
     return min(found)[1] if found else None
 
 
+def card_summary(card: dict[str, Any] | None, kind: str = "propensity") -> dict[str, Any] | None:
+    """The held-out score distribution `train` stored in the card (for PSI), if well-formed."""
+    try:
+        summary = (card or {})["distribution"]["scores"][kind]
+    except (KeyError, TypeError):
+        return None
+    ok = isinstance(summary, dict) and summary.get("kind") == "numeric"
+    return summary if ok and {"edges", "shares", "missing"} <= set(summary) else None
+
+
+def heldout_calibration(inputs: ReportInputs, ctx: ReportContext) -> pl.DataFrame:
+    """The propensity model's calibration on its held-out period, as `train` stored it."""
+    rows = []
+    for group in ctx.product_groups:
+        card = inputs.cards.get(group) or {}
+        try:
+            table = card["models"]["propensity"]["metrics"]["calibration"]
+        except (KeyError, TypeError):
+            continue
+        if not isinstance(table, list):
+            continue
+        for i, cell in enumerate(table):
+            if isinstance(cell, dict) and {"predicted", "observed"} <= set(cell):
+                rows.append(
+                    {
+                        "product_group": group,
+                        "bin": i,
+                        "predicted": cell["predicted"],
+                        "observed": cell["observed"],
+                        "leads": cell.get("rows"),
+                    }
+                )
+    schema = {
+        "product_group": pl.String,
+        "bin": pl.Int32,
+        "predicted": pl.Float64,
+        "observed": pl.Float64,
+        "leads": pl.Int64,
+    }
+    return pl.DataFrame(rows, schema=schema, strict=False).sort("product_group", "bin")
+
+
 def score_drift(inputs: ReportInputs, ctx: ReportContext) -> pl.DataFrame:
-    """PSI of each score column per group: first night scored after training vs tonight."""
+    """PSI of the score columns per group since training.
+
+    Propensity is compared with the held-out distribution in the model card (the measure
+    `score` reports too); the other score columns with the first nightly rating snapshot after
+    training, where one exists.
+    """
     name = "scores.parquet" if "scores.parquet" in inputs.outputs else "ratings.parquet"
     current = inputs.output(name, ["lead_id", "product_group"])
     current_cols = [c for c in SCORE_COLUMNS if c in current.collect_schema().names()]
     rows = []
     for group in ctx.product_groups:
-        trained = trained_on(inputs.cards.get(group))
+        card = inputs.cards.get(group)
+        trained = trained_on(card)
         if trained is None:
             continue
+        cur_df = as_float(
+            current.filter(pl.col("product_group") == group).select(current_cols), *current_cols
+        ).collect()
+        done = set()
+        summary = card_summary(card)
+        if summary is not None and "propensity" in current_cols:
+            try:
+                value: float | None = card_psi(summary, cur_df["propensity"])
+            except (TypeError, ValueError):
+                value = None
+            rows.append(
+                {
+                    "product_group": group,
+                    "column": "propensity",
+                    "reference": f"held-out scores at training ({trained})",
+                    "psi": value,
+                    "reference_rows": None,
+                    "current_rows": cur_df.height,
+                }
+            )
+            done.add("propensity")
         refs = [d for d in inputs.rate_snapshots if trained <= d < ctx.as_of]
         if not refs:
             continue
         ref_day = min(refs)
         ref = inputs.rate_snapshots[ref_day]
-        cols = [c for c in current_cols if c in ref.collect_schema().names()]
+        ref_names = ref.collect_schema().names()
+        cols = [c for c in current_cols if c in ref_names and c not in done]
         ref_df = as_float(
             ref.filter(pl.col("product_group") == group).select(cols), *cols
-        ).collect()
-        cur_df = as_float(
-            current.filter(pl.col("product_group") == group).select(cols), *cols
         ).collect()
         for col in cols:
             rows.append(
@@ -341,6 +409,9 @@ def model_section(inputs: ReportInputs, ctx: ReportContext, lab: Labelled | Unav
         .cast(pl.Int64)
         .alias("model_age_days")
     )
+    heldout = heldout_calibration(inputs, ctx)
+    if heldout.height:
+        section.tables["heldout_calibration"] = heldout
     missing_cards = [g for g in ctx.product_groups if g not in inputs.cards]
     if missing_cards:
         section.unavailable.append(
@@ -416,6 +487,18 @@ def model_section(inputs: ReportInputs, ctx: ReportContext, lab: Labelled | Unav
                     "bin",
                     ("lift",),
                     where,
+                )
+            )
+        if "heldout_calibration" in section.tables:
+            section.charts.append(
+                Chart(
+                    "calibration",
+                    f"{group}: calibration on the training hold-out (model card)",
+                    "heldout_calibration",
+                    "predicted",
+                    ("observed",),
+                    where,
+                    percent=True,
                 )
             )
         if "calibration" in section.tables:

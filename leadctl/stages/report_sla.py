@@ -71,12 +71,29 @@ def assignment_log(inputs: ReportInputs, ctx: ReportContext) -> pl.LazyFrame:
     )
 
 
+def _touches(inputs: ReportInputs, ctx: ReportContext) -> pl.LazyFrame:
+    return as_utc(inputs.table("sales_touches", ["lead_id", "occurred_at"]), "occurred_at").filter(
+        pl.col("occurred_at") < ts(ctx.end)
+    )
+
+
+def sla_horizon(inputs: ReportInputs, ctx: ReportContext) -> datetime:
+    """How far the touch log reaches: the latest sales touch up to the as-of date.
+
+    A deadline after it cannot be judged yet (the export may have been taken at the start of
+    the as-of day, before reps worked tonight's or yesterday's leads): such assignments count
+    as open, neither met nor breached. No touches at all: the end of the as-of day.
+    """
+    latest = _touches(inputs, ctx).select(pl.col("occurred_at").max()).collect().item()
+    return ctx.end if latest is None else min(latest, ctx.end)
+
+
 def sla_events(inputs: ReportInputs, ctx: ReportContext) -> pl.LazyFrame:
-    """Assignments due by the as-of date with first_touch_at, met (bool), hours_to_first_touch."""
-    log = assignment_log(inputs, ctx).filter(pl.col("sla_due_at") < ts(ctx.end))
-    touches = as_utc(
-        inputs.table("sales_touches", ["lead_id", "occurred_at"]), "occurred_at"
-    ).filter(pl.col("occurred_at") < ts(ctx.end))
+    """Assignments whose deadline the data covers, with first_touch_at, met, hours_to_first_touch."""
+    log = assignment_log(inputs, ctx)
+    horizon = sla_horizon(inputs, ctx)
+    log = log.filter(pl.col("sla_due_at") <= ts(horizon))
+    touches = _touches(inputs, ctx)
     first = (
         log.select(*KEYS, "assigned_at")
         .join(touches.select("lead_id", "occurred_at"), on="lead_id", how="inner")
@@ -198,13 +215,19 @@ def sla_section(inputs: ReportInputs, ctx: ReportContext) -> Section:
         title="SLA and persistence compliance",
         intro=(
             f"Assignments whose first-touch deadline fell between {start.date()} and {ctx.as_of}: "
-            "met when a sales touch came at or after the assignment and by the deadline. Hours to "
+            "met when a sales touch came at or after the assignment and by the deadline; deadlines "
+            "after the latest logged sales touch are still open and not counted. Hours to "
             "first touch are from assignment to the first touch. Persistence: of the leads a rep "
             "closed or rejected in the period, the share not flagged as a persistence breach."
         ),
     )
     try:
         events = sla_events(inputs, ctx)
+        horizon = sla_horizon(inputs, ctx)
+        if horizon < ctx.end:
+            section.notes.append(
+                f"The touch log reaches {horizon:%Y-%m-%d %H:%M} UTC: later deadlines are still open."
+            )
         by_team = sla_summary(events, ["product_group", "team"], start, end)
         by_rep = sla_summary(events, ["product_group", "team", "owner_id"], start, end)
         section.tables["sla_by_team"] = by_team

@@ -381,9 +381,28 @@ def csv_outputs() -> dict[str, pl.DataFrame]:
 
 
 def card() -> dict[str, Any]:
+    """A model card shaped like train's: held-out metrics and score distribution."""
+    calibration = [
+        {"predicted": 0.05, "observed": 0.04, "rows": 300},
+        {"predicted": 0.30, "observed": 0.35, "rows": 100},
+    ]
     return {
         "trained_as_of": "2026-06-01",
-        "metrics": {"propensity": {"auc": 0.81}, "fit": {"auc": 0.7}},
+        "baseline_points": {"auc": 0.6},
+        "models": {
+            "fit": {"metrics": {"auc": 0.7}},
+            "propensity": {"metrics": {"auc": 0.81, "calibration": calibration}},
+        },
+        "distribution": {
+            "scores": {
+                "propensity": {
+                    "kind": "numeric",
+                    "edges": [0.1, 0.3],
+                    "shares": [0.5, 0.3, 0.2],
+                    "missing": 0.0,
+                }
+            }
+        },
     }
 
 

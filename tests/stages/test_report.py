@@ -6,6 +6,7 @@ that description, not from running the code.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from itertools import product
 
@@ -122,6 +123,22 @@ def test_model_quality_auc_gains_calibration(sections: dict[str, Section]) -> No
     calib = _rows(section.tables["calibration"], product_group="Analytics")
     assert calib["predicted"].to_list() == approx([0.05, 0.1, 0.2, 0.4])
     assert calib["observed"].to_list() == approx([0.05, 0.25, 0.2, 0.4])
+
+
+def test_card_metrics_heldout_calibration_and_score_psi(sections: dict[str, Section]) -> None:
+    section = sections["model_quality"]
+    heldout = section.tables["heldout_calibration"]
+    assert heldout["predicted"].to_list() == approx([0.05, 0.30])
+    assert heldout["observed"].to_list() == approx([0.04, 0.35])
+    assert heldout["leads"].to_list() == [300, 100]
+    # tonight's Analytics propensities .5 .3 .2 .1 .02 .02 in the card's bins (<=.1, <=.3, >.3)
+    # are 3/6, 2/6, 1/6 against the card's .5 .3 .2
+    now, ref = [3 / 6, 2 / 6, 1 / 6], [0.5, 0.3, 0.2]
+    expected = sum((a - e) * math.log(a / e) for a, e in zip(now, ref, strict=True))
+    drift = _rows(section.tables["drift"], product_group="Analytics", column="propensity")
+    assert drift["reference"].item().startswith("held-out scores at training")
+    assert drift["psi"].item() == approx(expected)
+    assert drift["drifting"].item() is False
 
 
 def test_stale_and_drifting_models_warn_and_recommend(sections: dict[str, Section]) -> None:
@@ -359,3 +376,20 @@ def test_tables_are_sorted_and_stable() -> None:
         assert list(a.tables) == list(b.tables)
         for name in a.tables:
             assert_frame_equal(a.tables[name], b.tables[name])
+
+
+def test_sla_deadline_after_latest_touch_is_still_open() -> None:
+    """The touch log ends 2026-11-06 09:00: a deadline on 11-10 is neither met nor breached."""
+    inputs = F.inputs()
+    late = (
+        F.assignment_log()
+        .head(1)
+        .with_columns(
+            pl.lit("s6").alias("lead_id"), pl.lit(F.ts("2026-11-10", 0)).alias("sla_due_at")
+        )
+    )
+    inputs.assignment_logs[date(2026, 11, 9)] = late.lazy()
+    section = next(s for s in build_report(inputs, F.context()) if s.key == "sla")
+    team = section.tables["sla_by_team"].row(0, named=True)
+    assert (team["assignments_due"], team["met"]) == (4, 2)
+    assert any("touch log reaches 2026-11-06 09:00" in n for n in section.notes)
