@@ -174,9 +174,10 @@ def persistence_breaches(
     Pursuit starts at the latest assignment before the close (its tier applies, and the
     min_attempts / persistence_days the log recorded at assignment time win over the tier's),
     else at the latest MQL entry (with the default tier); a lead with neither was never sent
-    to sales and is not checked. Attempts are the counted touches from the start to the close (or to
-    `within_days` after the start, if sooner); channels are the distinct channels among them.
-    A tier without criteria is reported as "unknown_tier".
+    to sales and is not checked. Attempts are the counted touches from the start to the close
+    (or to `within_days` after the start, if sooner); channels are the distinct channels among
+    them (never more channels required than attempts). A tier without criteria is reported as
+    "unknown_tier".
     """
     exempt = [norm_py(r) for r in cfg.persistence.exempt_reasons]
     closed = state.filter(
