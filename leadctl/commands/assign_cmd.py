@@ -37,6 +37,7 @@ from leadctl.stages.assign_state import STATE_SCHEMA, empty_state
 from leadctl.workspace import Workspace
 
 VERIFIED_FILE = "verified.parquet"
+REASSIGN_FILE = "reassign.csv"
 OUTPUTS = {
     "assignments": "assignments.csv",
     "tasks": "tasks.csv",
@@ -107,6 +108,33 @@ def read_log(state_dir: Path, as_of: date, lookback_days: int) -> pl.DataFrame:
     return pl.concat(frames)
 
 
+def read_reassign(ws: Workspace) -> pl.DataFrame | None:
+    """expire's reassign.csv from the latest earlier night's run directory, if there is one."""
+    nights = []
+    if ws.cfg.output.dir.is_dir():
+        for folder in ws.cfg.output.dir.iterdir():
+            try:
+                day = date.fromisoformat(folder.name)
+            except ValueError:
+                continue
+            if day < ws.as_of and folder.is_dir():
+                nights.append((day, folder))
+    if not nights:
+        return None
+    path = max(nights)[1] / REASSIGN_FILE
+    if not path.is_file():
+        return None
+    try:
+        frame = pl.read_csv(path, infer_schema=False)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from None
+    need = ["lead_id", "product_group", "previous_owner_id", "source"]
+    missing = [c for c in need if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path} lacks column(s) {missing} (written by `leadctl expire`)")
+    return frame
+
+
 def summarize(result: AssignResult, verified_rows: int) -> dict[str, Any]:
     """JSON-able summary: per team and rep, load against capacity, overflow by reason."""
     teams: dict[str, Any] = {}
@@ -165,6 +193,7 @@ def run_assign(ws: Workspace) -> dict[str, Any]:
         stage_history=ws.table("stage_history"),
         log=read_log(ws.state_dir, ws.as_of, lookback),
         state=read_state(ws.state_dir, ws.as_of),
+        reassign=read_reassign(ws),
     )
     result = assign(
         inputs,
@@ -272,8 +301,9 @@ def assign_command(
 ) -> None:
     """Route verified MQLs to owners: rules in order, team distribution, SLA deadlines, tasks.
 
-    Reads verified.parquet (from `leadctl verify`), the reps, leads and stage history, and
-    state/assign/ + state/assignments_log/ from earlier nights. Writes assignments.csv,
+    Reads verified.parquet (from `leadctl verify`), the reps, leads and stage history,
+    state/assign/ + state/assignments_log/ from earlier nights, and the previous night's
+    reassign.csv (from `leadctl expire`). Writes assignments.csv,
     tasks.csv, overflow.csv and routing_audit.parquet into <out>/<as-of>/, this night's
     state/assignments_log/<as-of>.parquet and state/assign/<as-of>.parquet. Re-running the same
     --as-of gives the same result and never assigns a lead twice.

@@ -14,24 +14,14 @@ from datetime import date
 
 import polars as pl
 
-from leadctl.config.assign import AssignConfig, RoutingRule
+from leadctl.config.assign import AssignConfig
 from leadctl.config.lifecycle import LifecycleConfig
 from leadctl.errors import ConfigError, InputError
 from leadctl.schemas import UTC_DATETIME
-from leadctl.stages.assign_distribute import distribute
 from leadctl.stages.assign_owners import current_load, latest_log, ownership
 from leadctl.stages.assign_reps import build_roster, home_team, team_members
-from leadctl.stages.assign_rules import (
-    EVAL_SCHEMA,
-    build_units,
-    filter_text,
-    first_team,
-    owner_rule,
-    pool_eligibility,
-    rule_applies,
-    territory_text,
-    unit_key,
-)
+from leadctl.stages.assign_route import Routing, route
+from leadctl.stages.assign_rules import build_units, unit_key
 from leadctl.stages.assign_state import Memory, carry_over, next_state
 from leadctl.stages.lifecycle import current_stages, open_load
 from leadctl.stages.sla import CLOCK_COLUMNS, assigned_at, sla_deadlines, touch_schedule
@@ -123,13 +113,6 @@ AUDIT_COLUMNS = [
     "team",
     "detail",
 ]
-REASON_TEXT = {
-    "no_rep_in_team": "has no members",
-    "no_rep_covers_territory": "has no rep covering this territory and product group",
-    "all_reps_inactive": "has only inactive reps covering this territory",
-    "all_reps_out_of_office": "has every rep covering this territory out of office",
-    "all_reps_at_capacity": "has every rep covering this territory at capacity",
-}
 
 
 @dataclass
@@ -144,6 +127,8 @@ class AssignInputs:
         pl.DataFrame
     )  # assignments log rows of earlier nights (lead_id, product_group, owner_id, assigned_at)
     state: pl.DataFrame  # the latest state snapshot before as_of (empty if none)
+    # expire's reassign.csv of the previous night: lead_id, product_group, previous_owner_id, source
+    reassign: pl.DataFrame | None = None
 
 
 @dataclass
@@ -202,197 +187,6 @@ def prepare_verified(verified: pl.LazyFrame, cfg: AssignConfig) -> pl.DataFrame:
             f"assign.sla_tiers does not define ({sorted(cfg.sla_tiers)}): add them to the config"
         )
     return rows.sort(KEYS)
-
-
-def consume(roster: pl.DataFrame, taken: pl.DataFrame) -> pl.DataFrame:
-    """Book units (owner_id, n_leads, value) against their reps' capacity and balance."""
-    took = taken.group_by("owner_id").agg(
-        pl.col("n_leads").sum().alias("_leads"),
-        pl.col("value").sum().alias("_value"),
-        pl.col("n_leads").sum().cast(pl.Float64).alias("_count"),
-    )
-    return (
-        roster.join(took, left_on="rep_id", right_on="owner_id", how="left")
-        .with_columns(
-            (pl.col("remaining") - pl.col("_leads").fill_null(0))
-            .clip(lower_bound=0)
-            .alias("remaining"),
-            (pl.col("open_leads") + pl.col("_leads").fill_null(0)).alias("open_leads"),
-            (pl.col("balance_value") + pl.col("_value").fill_null(0.0)).alias("balance_value"),
-            (pl.col("balance_count") + pl.col("_count").fill_null(0.0)).alias("balance_count"),
-            (pl.col("tonight_leads") + pl.col("_leads").fill_null(0)).alias("tonight_leads"),
-            (pl.col("tonight_value") + pl.col("_value").fill_null(0.0)).alias("tonight_value"),
-        )
-        .drop("_leads", "_value", "_count")
-        .sort("rep_id")
-    )
-
-
-@dataclass
-class _Routing:
-    roster: pl.DataFrame
-    members: pl.DataFrame
-    homes: pl.DataFrame
-    pointers: dict[str, str]
-
-
-def _territory(
-    units: pl.DataFrame, rule: RoutingRule, ctx: _Routing, cfg: AssignConfig
-) -> pl.DataFrame:
-    """Pick a team per unit, then let the team's distribution pick the rep (or overflow)."""
-    by_name = {t.name: t for t in cfg.teams}
-    teams = [by_name[n] for n in rule.teams] if rule.teams else list(cfg.teams)
-    with_team = units.with_columns(
-        first_team(teams).alias("_team"), territory_text().alias("_where")
-    )
-    no_team = with_team.filter(pl.col("_team").is_null()).select(
-        "unit_id",
-        pl.lit(False).alias("matched"),
-        pl.lit("not_matched").alias("outcome"),
-        pl.lit(None, dtype=pl.String).alias("owner_id"),
-        pl.lit(None, dtype=pl.String).alias("team"),
-        pl.concat_str([pl.lit("no team matches "), pl.col("_where")]).alias("detail"),
-        pl.lit(None, dtype=pl.String).alias("overflow_reason"),
-    )
-    parts = [no_team.cast(EVAL_SCHEMA)]
-    combo_cols = ["team", "product_group", "region", "country_code", "state_code"]
-    matched = with_team.filter(pl.col("_team").is_not_null()).rename({"_team": "team"})
-    if matched.height:
-        combos = matched.select(combo_cols).unique()
-        pools = pool_eligibility(combos, ctx.members, ctx.roster, cfg)
-        matched = matched.join(pools, on=combo_cols, how="left", nulls_equal=True).sort("_order")
-        stuck = matched.filter(pl.col("pool").is_null())
-        parts.append(_overflow(stuck, pl.col("no_rep_reason")))
-        order = {t.name: i for i, t in enumerate(teams)}
-        pool_list = (
-            matched.filter(pl.col("pool").is_not_null())
-            .select("team", "pool", "n_eligible")
-            .unique()
-            .with_columns(pl.col("team").replace_strict(order, return_dtype=pl.Int64).alias("_t"))
-            .sort("_t", "n_eligible", "pool")
-        )
-        for team_name, pool in pool_list.select("team", "pool").rows():
-            team = by_name[team_name]
-            pool_units = matched.filter((pl.col("team") == team_name) & (pl.col("pool") == pool))
-            reps = ctx.roster.filter(pl.col("rep_id").is_in(pool.split(",")))
-            shared = distribute(pool_units, reps, team.distribution, ctx.pointers.get(team_name))
-            if shared.last_rep is not None:
-                ctx.pointers[team_name] = shared.last_rep
-            placed = pool_units.join(shared.placed, on="unit_id", how="inner").sort("_order")
-            ctx.roster = consume(
-                ctx.roster, placed.select(pl.col("rep_id").alias("owner_id"), "n_leads", "value")
-            )
-            parts.append(
-                placed.select(
-                    "unit_id",
-                    pl.lit(True).alias("matched"),
-                    pl.lit("assigned").alias("outcome"),
-                    pl.col("rep_id").alias("owner_id"),
-                    "team",
-                    pl.format(
-                        "team {} ({}): {}",
-                        pl.col("team"),
-                        pl.lit(team.distribution),
-                        pl.col("_where"),
-                    ).alias("detail"),
-                    pl.lit(None, dtype=pl.String).alias("overflow_reason"),
-                ).cast(EVAL_SCHEMA)
-            )
-            left = pool_units.join(shared.placed, on="unit_id", how="anti").sort("_order")
-            parts.append(_overflow(left, pl.lit("all_reps_at_capacity")))
-    return pl.concat(parts)
-
-
-def _overflow(units: pl.DataFrame, reason: pl.Expr) -> pl.DataFrame:
-    """A matched team that cannot take the unit: overflow with the reason, never dropped."""
-    if units.height == 0:
-        return pl.DataFrame(schema=EVAL_SCHEMA)
-    units = units.with_columns(reason.cast(pl.String).alias("_reason"))
-    text = pl.col("_reason").replace_strict(
-        REASON_TEXT, default="cannot take it", return_dtype=pl.String
-    )
-    return units.select(
-        "unit_id",
-        pl.lit(True).alias("matched"),
-        pl.lit("overflow").alias("outcome"),
-        pl.lit(None, dtype=pl.String).alias("owner_id"),
-        "team",
-        pl.format("team {} {}: {}", pl.col("team"), text, pl.col("_where")).alias("detail"),
-        pl.col("_reason").alias("overflow_reason"),
-    ).cast(EVAL_SCHEMA)
-
-
-def _route(
-    units: pl.DataFrame, ctx: _Routing, cfg: AssignConfig, as_of: date
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Run the rules in order. Returns (decision per unit, audit rows per unit × evaluated rule)."""
-    pending = units
-    decisions: list[pl.DataFrame] = []
-    audit: list[pl.DataFrame] = []
-    for order, rule in enumerate(cfg.rules, start=1):
-        if pending.height == 0:
-            break
-        applies = rule_applies(rule)
-        skipped = (
-            pending.filter(~applies)
-            .select(
-                "unit_id",
-                pl.lit(False).alias("matched"),
-                pl.lit("not_matched").alias("outcome"),
-                pl.lit(None, dtype=pl.String).alias("owner_id"),
-                pl.lit(None, dtype=pl.String).alias("team"),
-                pl.lit(filter_text(rule)).alias("detail"),
-                pl.lit(None, dtype=pl.String).alias("overflow_reason"),
-            )
-            .cast(EVAL_SCHEMA)
-        )
-        candidates = pending.filter(applies)
-        if rule.kind == "territory":
-            evaluated = _territory(candidates, rule, ctx, cfg)
-        else:
-            evaluated = owner_rule(candidates, rule, ctx.roster, ctx.homes, as_of)
-            taken = evaluated.filter(pl.col("outcome") == "assigned").join(
-                units.select("unit_id", "n_leads", "value"), on="unit_id"
-            )
-            ctx.roster = consume(ctx.roster, taken)
-        tagged = pl.concat([skipped, evaluated]).with_columns(
-            pl.lit(order).alias("rule_order"),
-            pl.lit(rule.name).alias("rule_name"),
-            pl.lit(rule.kind).alias("rule_kind"),
-        )
-        audit.append(tagged)
-        done = tagged.filter(pl.col("outcome") != "not_matched")
-        decisions.append(done)
-        pending = pending.join(done.select("unit_id"), on="unit_id", how="anti")
-    has_territory = any(r.kind == "territory" for r in cfg.rules)
-    reason = "no_team_matched" if has_territory else "no_rule_matched"
-    rest = pending.select(
-        "unit_id",
-        pl.lit(False).alias("matched"),
-        pl.lit("overflow").alias("outcome"),
-        pl.lit(None, dtype=pl.String).alias("owner_id"),
-        pl.lit(None, dtype=pl.String).alias("team"),
-        pl.concat_str([pl.lit("no rule matched: "), territory_text()]).alias("detail"),
-        pl.lit(reason).alias("overflow_reason"),
-        pl.lit(None, dtype=pl.Int32).alias("rule_order"),
-        pl.lit(None, dtype=pl.String).alias("rule_name"),
-        pl.lit(None, dtype=pl.String).alias("rule_kind"),
-    )
-    decision_schema = pl.Schema(
-        {
-            **EVAL_SCHEMA,
-            "rule_order": pl.Int32(),
-            "rule_name": pl.String(),
-            "rule_kind": pl.String(),
-        }
-    )
-    decided = pl.concat([d.cast(decision_schema) for d in [*decisions, rest]])
-    evaluated_audit = (
-        pl.concat([a.cast(decision_schema) for a in audit])
-        if audit
-        else pl.DataFrame(schema=decision_schema)
-    )
-    return decided, evaluated_audit
 
 
 def _audit(
@@ -458,6 +252,8 @@ def _audit(
         pl.lit(None, dtype=pl.String).alias("team"),
         pl.when(pl.col("owned"))
         .then(pl.concat_str([pl.lit("already owned by active rep "), pl.col("current_owner_id")]))
+        .when(pl.col("released_from").is_not_null())
+        .then(pl.col("released_from"))
         .when(pl.col("current_owner_id").is_null())
         .then(pl.lit("no current owner"))
         .otherwise(
@@ -477,6 +273,38 @@ def _audit(
         skipped.select(AUDIT_COLUMNS),
     ]
     return pl.concat(parts, how="vertical_relaxed").sort(["lead_id", "product_group", "rule_order"])
+
+
+def _release(rows: pl.DataFrame, reassign: pl.DataFrame | None) -> pl.DataFrame:
+    """Leads expire asked to reassign (SLA breach, feedback) lose their owner: they are routed
+    again, and their previous owner (`exclude_rep`) is not chosen again by any rule."""
+    if reassign is None or reassign.height == 0:
+        return rows.with_columns(
+            pl.lit(None, dtype=pl.String).alias("released_from"),
+            pl.lit(None, dtype=pl.String).alias("exclude_rep"),
+        )
+    asked = reassign.select(
+        pl.col("lead_id").cast(pl.String),
+        pl.col("product_group").cast(pl.String),
+        pl.col("previous_owner_id").cast(pl.String).alias("_from"),
+        pl.col("source").cast(pl.String).alias("_source"),
+    ).unique(KEYS, keep="first")
+    released = pl.col("_from").is_not_null()
+    return (
+        rows.join(asked, on=KEYS, how="left")
+        .with_columns(
+            pl.when(released).then(pl.lit(False)).otherwise(pl.col("owned")).alias("owned"),
+            pl.when(released & (pl.col("prev_owner_id") == pl.col("_from")))
+            .then(pl.lit(None, dtype=pl.String))
+            .otherwise(pl.col("prev_owner_id"))
+            .alias("prev_owner_id"),
+            pl.when(released)
+            .then(pl.format("released from {} for reassignment ({})", "_from", "_source"))
+            .alias("released_from"),
+        )
+        .rename({"_from": "exclude_rep"})
+        .drop("_source")
+    )
 
 
 def _clock(frame: pl.DataFrame, roster: pl.DataFrame, cfg: AssignConfig) -> pl.DataFrame:
@@ -554,21 +382,20 @@ def assign(
         pl.lit(0.0).alias("tonight_value"),
     )
     members = team_members(roster, cfg)
-    ctx = _Routing(roster, members, home_team(roster, members, cfg), dict(memory.pointers))
+    ctx = Routing(roster, members, home_team(roster, members, cfg), dict(memory.pointers))
 
     # Owner-less rows whose owner still holds them are kept; the rest are routed as units.
     history = inputs.stage_history.select(
         "lead_id", "product_group", "stage", "changed_at", "changed_by"
     ).collect()
     own = ownership(rows, current, history, log_latest, roster, lifecycle, as_of)
-    rows = (
-        rows.join(own, on=KEYS, how="left")
-        .with_columns(pl.col("owned").fill_null(False), unit_key(cfg).alias("unit_id"))
-        .sort(KEYS)
+    rows = rows.join(own, on=KEYS, how="left").with_columns(
+        pl.col("owned").fill_null(False), unit_key(cfg).alias("unit_id")
     )
+    rows = _release(rows, inputs.reassign).sort(KEYS)
     todo = rows.filter(~pl.col("owned"))
     units = build_units(todo, rows, cfg)
-    decided, evaluated = _route(units, ctx, cfg, as_of)
+    decided, evaluated = route(units, ctx, cfg, as_of)
     audit = _audit(rows, units, evaluated, cfg)
 
     mode_note = "account mode" if cfg.account_mode else "one owner per lead"

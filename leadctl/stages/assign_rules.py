@@ -119,6 +119,8 @@ def owner_rule(
 ) -> pl.DataFrame:
     """account_owner / continuity: the unit goes to one named person if that person can take it."""
     who = pl.col("_cand")
+    if "exclude_rep" not in units.columns:
+        units = units.with_columns(pl.lit(None, dtype=pl.String).alias("exclude_rep"))
     if rule.kind == "account_owner":
         missing = (
             pl.when(pl.col("matched_account_id").is_null())
@@ -186,6 +188,8 @@ def owner_rule(
         .then(pl.concat_str([found, pl.lit(" is inactive")]))
         .when(pl.lit(rule.skip_out_of_office) & pl.col("out_of_office"))
         .then(pl.concat_str([found, pl.lit(" is out of office")]))
+        .when((pl.col("_cand") == pl.col("exclude_rep")).fill_null(False))
+        .then(pl.concat_str([found, pl.lit(" was released for reassignment")]))
         .when(full)
         .then(
             pl.format(

@@ -292,3 +292,31 @@ def test_value_balanced_spread_on_sample_data(sample_config: Path) -> None:
     ].get("no_rep_covers_territory", 0) + summary["overflow_by_reason"].get(
         "all_reps_out_of_office", 0
     )
+
+
+def test_next_night_reroutes_what_expire_released(sample_config: Path) -> None:
+    ws = prepare(sample_config)
+    assert invoke(sample_config).exit_code == 0
+    first = pl.read_csv(ws.output("assignments.csv"))
+    territory = first.filter(pl.col("routing_rule") == "territory").sort("lead_id").head(3)
+    released = territory.select(
+        "lead_id",
+        "product_group",
+        pl.col("owner_id").alias("previous_owner_id"),
+        "team",
+        pl.lit("sla_breach").alias("source"),
+        pl.lit("untouched past sla_due_at").alias("reason"),
+    )
+    released.write_csv(ws.output("reassign.csv"))
+    nxt = (SAMPLE_AS_OF + timedelta(days=1)).isoformat()
+    ws2 = workspace(sample_config, nxt)
+    ws2.ingest()
+    write_parquet(pl.read_parquet(ws.output("verified.parquet")), ws2.output("verified.parquet"))
+    assert invoke(sample_config, as_of=nxt).exit_code == 0
+    second = pl.read_csv(ws2.output("assignments.csv"))
+    again = second.join(released, on=["lead_id", "product_group"], how="inner")
+    assert again.height == 3
+    assert (again["owner_id"] != again["previous_owner_id"]).all()
+    audit = pl.read_parquet(ws2.output("routing_audit.parquet")).filter(pl.col("rule_order") == 0)
+    details = audit.join(released, on=["lead_id", "product_group"])["detail"].to_list()
+    assert all(d.startswith("released from ") for d in details)

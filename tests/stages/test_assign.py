@@ -495,3 +495,65 @@ def test_same_inputs_in_any_row_order_give_identical_outputs() -> None:
         assert_frame_equal(getattr(first, name), getattr(second, name))
     assert first.assignments.height + first.overflow.height == rows.height
     assert AS_OF.weekday() == 2
+
+
+def test_lead_released_by_expire_is_rerouted_away_from_the_breaching_owner() -> None:
+    from stages.assign_frames import canonical
+
+    from leadctl.config.lifecycle import LifecycleConfig
+    from leadctl.stages.assign import AssignInputs, assign
+    from leadctl.stages.assign_state import empty_state
+
+    rows = verified([lead("L1"), lead("L2")])
+    log = _log("L1", "r2", date(2026, 11, 16)).vstack(_log("L2", "r2", date(2026, 11, 16)))
+    reassign = pl.DataFrame(
+        {
+            "lead_id": ["L1"],
+            "product_group": ["A"],
+            "previous_owner_id": ["r2"],
+            "team": ["A NA"],
+            "source": ["sla_breach"],
+            "reason": ["untouched past sla_due_at"],
+        }
+    )
+    inputs = AssignInputs(
+        verified=rows.lazy(),
+        reps=canonical("reps", [rep("r1"), rep("r2")]).lazy(),
+        leads=leads_for(rows).lazy(),
+        stage_history=canonical("stage_history", []).lazy(),
+        log=log,
+        state=empty_state(),
+        reassign=reassign,
+    )
+    result = assign(
+        inputs, cfg=config(), lifecycle=LifecycleConfig(), product_groups=["A", "B"], as_of=AS_OF
+    )
+    assert owners(result) == {("L1", "A"): "r1"}  # L2 stays with r2 (kept)
+    assert result.kept == 1
+    first = result.audit.filter((pl.col("lead_id") == "L1") & (pl.col("rule_order") == 0))
+    assert first["detail"][0] == "released from r2 for reassignment (sla_breach)"
+    # Even when r2 would be the emptier rep, the released lead does not go back to r2.
+    busy = [
+        {"lead_id": f"O{i}", "owner_id": "r1", "created_at": datetime(2026, 1, 1, tzinfo=UTC)}
+        for i in range(5)
+    ]
+    history = [
+        {
+            "lead_id": f"O{i}",
+            "product_group": "A",
+            "stage": "SAL",
+            "changed_at": datetime(2026, 11, 1, tzinfo=UTC),
+            "changed_by": "x",
+        }
+        for i in range(5)
+    ]
+    inputs.leads = leads_for(rows, busy).lazy()
+    inputs.stage_history = canonical("stage_history", history).lazy()
+    inputs.log = log.head(1)
+    cfg = config(teams=[Team(name="A NA", product_groups=["A"], distribution="load_balanced")])
+    result = assign(inputs, cfg=cfg, lifecycle=LifecycleConfig(), product_groups=["A"], as_of=AS_OF)
+    assert owners(result) == {("L1", "A"): "r1", ("L2", "A"): "r2"}
+    # With nobody else in the team the lead overflows rather than going back.
+    inputs.reps = canonical("reps", [rep("r2")]).lazy()
+    result = assign(inputs, cfg=cfg, lifecycle=LifecycleConfig(), product_groups=["A"], as_of=AS_OF)
+    assert overflow_reasons(result) == {"L1": "only_previous_owner"}
