@@ -14,6 +14,7 @@ import numpy as np
 from leadctl.errors import ModelError
 
 _EPS = 1e-6
+FLOOR = 1e-4  # calibrated probabilities stay within [FLOOR, 1 - FLOOR]
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -93,7 +94,8 @@ def apply_calibrator(cal: dict[str, Any], raw: np.ndarray) -> np.ndarray:
         x, y = np.asarray(cal["x"], dtype=np.float64), np.asarray(cal["y"], dtype=np.float64)
         if len(x) == 0:
             raise ModelError("isotonic calibration has no knots; retrain with `leadctl train`")
-        return np.clip(np.interp(raw, x, y), 0.0, 1.0)
+        # A bin with no positives says "rare", not "impossible": keep probabilities off 0 and 1.
+        return np.clip(np.interp(raw, x, y), FLOOR, 1.0 - FLOOR)
     if method == "platt":
-        return 1 / (1 + np.exp(-(cal["a"] * _logit(raw) + cal["b"])))
+        return np.clip(1 / (1 + np.exp(-(cal["a"] * _logit(raw) + cal["b"]))), FLOOR, 1.0 - FLOOR)
     raise ModelError(f"unknown calibration method {method!r} in calibration.json; retrain with `leadctl train`")
