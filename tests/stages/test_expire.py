@@ -18,6 +18,9 @@ from stages.test_expire_builders import (
 )
 
 from leadctl.config.expire import ExpireConfig, SuppressionConfig, ZombieConfig
+from leadctl.schemas import empty_frame
+from leadctl.stages.expire import ExpireInputs
+from leadctl.stages.expire_common import empty_assignments
 from leadctl.stages.expire_summary import METRICS, summarize
 
 
@@ -152,3 +155,25 @@ def test_summary_counts_per_team_and_rep() -> None:
     assert summary["teams"]["South"]["reps"]["r2"]["missing_reason"] == 1
     assert summary["teams"]["(no team)"]["reps"]["(unowned)"]["expired_max_days_from_mql"] == 1
     assert summary["rows"]["stage_updates"] == 3
+
+
+def test_missing_optional_tables_give_empty_outputs() -> None:
+    # No stage history, touches, reps or assignment log (tables a config may leave out).
+    inputs = ExpireInputs(
+        stage_history=empty_frame("stage_history").lazy(),
+        sales_touches=empty_frame("sales_touches").lazy(),
+        leads=leads(("L", None, "SAL")),
+        reps=empty_frame("reps").lazy(),
+        assignments=empty_assignments(),
+    )
+    out = run(inputs)
+    # The lead's CRM stage stands in for its history: SAL since creation, never touched.
+    assert pairs(out["stage_updates"], "lead_id", "rule", "owner_released", "team") == [
+        ("L", "no_touch", False, None)
+    ]
+    assert pairs(out["zombies"], "owner_id", "lead_id", "expired_tonight") == [
+        ("(unowned)", "L", True)
+    ]
+    for name in ("sla_breaches", "persistence_breaches", "feedback_issues", "reassign"):
+        assert out[name].is_empty(), name
+    assert summarize(out, AS_OF)["teams"]["(no team)"]["reps"]["(unowned)"]["zombies"] == 1
