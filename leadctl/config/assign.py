@@ -93,6 +93,8 @@ class Team(StrictModel):
     match_rep_territory: bool = True
     # Only reps whose product_groups list the lead's product group (reps listing none: all).
     match_rep_product_group: bool = True
+    # Teams to offer the lead to, in order, when this team has no rep who can take it.
+    overflow_to: list[str] = Field(default_factory=list)
     # SLA clock for reps without a usable time zone / working hours.
     time_zone: str | None = None
     working_hours: str | None = None
@@ -258,6 +260,12 @@ class AssignConfig(StrictModel):
             unknown = [t for t in rule.teams if t not in team_names]
             if unknown:
                 raise ValueError(f"rule {rule.name!r} names unknown team(s) {unknown}")
+        for team in self.teams:
+            unknown = [t for t in team.overflow_to if t not in team_names or t == team.name]
+            if unknown:
+                raise ValueError(
+                    f"team {team.name!r} overflow_to names unknown team(s) or itself: {unknown}"
+                )
         segment_names = {s.name for s in self.segments} | {"Unknown"}
         for team in self.teams:
             unknown = [s for s in team.segments if s not in segment_names]

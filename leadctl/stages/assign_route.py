@@ -86,54 +86,98 @@ def _territory(
         pl.lit(None, dtype=pl.String).alias("overflow_reason"),
     )
     parts = [no_team.cast(EVAL_SCHEMA)]
-    combo_cols = ["team", "product_group", "region", "country_code", "state_code"]
-    matched = with_team.filter(pl.col("_team").is_not_null()).rename({"_team": "team"})
-    if matched.height:
-        combos = matched.select(combo_cols).unique()
-        pools = pool_eligibility(combos, ctx.members, ctx.roster, cfg)
-        matched = _without_excluded(
-            matched.join(pools, on=combo_cols, how="left", nulls_equal=True).sort("_order")
+    pending = (
+        with_team.filter(pl.col("_team").is_not_null())
+        .rename({"_team": "team"})
+        .with_columns(pl.col("team").alias("_home"), pl.lit("").alias("_tried"))
+    )
+    fallback = {t.name: t.overflow_to for t in cfg.teams}
+    order = {t.name: i for i, t in enumerate(cfg.teams)}
+    for hop in range(len(cfg.teams) + 1):
+        if pending.height == 0:
+            break
+        placed, left = _place(pending, ctx, cfg, order)
+        parts.extend(placed)
+        nxt = {home: chain[hop] for home, chain in fallback.items() if len(chain) > hop}
+        left = left.with_columns(
+            pl.col("_home")
+            .replace_strict(nxt, default=None, return_dtype=pl.String)
+            .alias("_next"),
+            pl.concat_str([pl.col("_tried"), pl.lit(", "), pl.col("team")]).alias("_tried"),
         )
-        stuck = matched.filter(pl.col("pool").is_null())
-        parts.append(_overflow(stuck, pl.col("no_rep_reason")))
-        order = {t.name: i for i, t in enumerate(teams)}
-        pool_list = (
-            matched.filter(pl.col("pool").is_not_null())
-            .select("team", "pool", "n_eligible")
-            .unique()
-            .with_columns(pl.col("team").replace_strict(order, return_dtype=pl.Int64).alias("_t"))
-            .sort("_t", "n_eligible", "pool")
+        stop = left.filter(pl.col("_next").is_null())
+        parts.append(_overflow(stop.with_columns(pl.col("_home").alias("team")), pl.col("_reason")))
+        pending = (
+            left.filter(pl.col("_next").is_not_null())
+            .with_columns(pl.col("_next").alias("team"))
+            .drop("_next", "_reason", "pool", "n_eligible", "no_rep_reason")
         )
-        for team_name, pool in pool_list.select("team", "pool").rows():
-            team = by_name[team_name]
-            pool_units = matched.filter((pl.col("team") == team_name) & (pl.col("pool") == pool))
-            reps = ctx.roster.filter(pl.col("rep_id").is_in(pool.split(",")))
-            shared = distribute(pool_units, reps, team.distribution, ctx.pointers.get(team_name))
-            if shared.last_rep is not None:
-                ctx.pointers[team_name] = shared.last_rep
-            placed = pool_units.join(shared.placed, on="unit_id", how="inner").sort("_order")
-            ctx.roster = consume(
-                ctx.roster, placed.select(pl.col("rep_id").alias("owner_id"), "n_leads", "value")
-            )
-            parts.append(
-                placed.select(
-                    "unit_id",
-                    pl.lit(True).alias("matched"),
-                    pl.lit("assigned").alias("outcome"),
-                    pl.col("rep_id").alias("owner_id"),
-                    "team",
-                    pl.format(
-                        "team {} ({}): {}",
-                        pl.col("team"),
-                        pl.lit(team.distribution),
-                        pl.col("_where"),
-                    ).alias("detail"),
-                    pl.lit(None, dtype=pl.String).alias("overflow_reason"),
-                ).cast(EVAL_SCHEMA)
-            )
-            left = pool_units.join(shared.placed, on="unit_id", how="anti").sort("_order")
-            parts.append(_overflow(left, pl.lit("all_reps_at_capacity")))
     return pl.concat(parts)
+
+
+def _place(
+    matched: pl.DataFrame, ctx: Routing, cfg: AssignConfig, order: dict[str, int]
+) -> tuple[list[pl.DataFrame], pl.DataFrame]:
+    """Offer units to their `team`: pools of eligible reps, the team's distribution in each.
+
+    Returns the assignment rows and the units left over, with `_reason`.
+    """
+    by_name = {t.name: t for t in cfg.teams}
+    combo_cols = ["team", "product_group", "region", "country_code", "state_code"]
+    combos = matched.select(combo_cols).unique()
+    pools = pool_eligibility(combos, ctx.members, ctx.roster, cfg)
+    matched = _without_excluded(
+        matched.join(pools, on=combo_cols, how="left", nulls_equal=True).sort("_order")
+    )
+    leftovers = [
+        matched.filter(pl.col("pool").is_null()).with_columns(
+            pl.col("no_rep_reason").alias("_reason")
+        )
+    ]
+    parts: list[pl.DataFrame] = []
+    pool_list = (
+        matched.filter(pl.col("pool").is_not_null())
+        .select("team", "pool", "n_eligible")
+        .unique()
+        .with_columns(pl.col("team").replace_strict(order, return_dtype=pl.Int64).alias("_t"))
+        .sort("_t", "n_eligible", "pool")
+    )
+    via = (
+        pl.when(pl.col("_home") != pl.col("team"))
+        .then(pl.format(", overflow from {}", pl.col("_home")))
+        .otherwise(pl.lit(""))
+    )
+    for team_name, pool in pool_list.select("team", "pool").rows():
+        team = by_name[team_name]
+        pool_units = matched.filter((pl.col("team") == team_name) & (pl.col("pool") == pool))
+        reps = ctx.roster.filter(pl.col("rep_id").is_in(pool.split(",")))
+        shared = distribute(pool_units, reps, team.distribution, ctx.pointers.get(team_name))
+        if shared.last_rep is not None:
+            ctx.pointers[team_name] = shared.last_rep
+        placed = pool_units.join(shared.placed, on="unit_id", how="inner").sort("_order")
+        ctx.roster = consume(
+            ctx.roster, placed.select(pl.col("rep_id").alias("owner_id"), "n_leads", "value")
+        )
+        parts.append(
+            placed.select(
+                "unit_id",
+                pl.lit(True).alias("matched"),
+                pl.lit("assigned").alias("outcome"),
+                pl.col("rep_id").alias("owner_id"),
+                "team",
+                pl.format(
+                    "team {} ({}{}): {}",
+                    pl.col("team"),
+                    pl.lit(team.distribution),
+                    via,
+                    pl.col("_where"),
+                ).alias("detail"),
+                pl.lit(None, dtype=pl.String).alias("overflow_reason"),
+            ).cast(EVAL_SCHEMA)
+        )
+        left = pool_units.join(shared.placed, on="unit_id", how="anti").sort("_order")
+        leftovers.append(left.with_columns(pl.lit("all_reps_at_capacity").alias("_reason")))
+    return parts, pl.concat(leftovers, how="vertical_relaxed").sort("_order")
 
 
 def _without_excluded(units: pl.DataFrame) -> pl.DataFrame:
@@ -175,7 +219,15 @@ def _overflow(units: pl.DataFrame, reason: pl.Expr) -> pl.DataFrame:
         pl.lit("overflow").alias("outcome"),
         pl.lit(None, dtype=pl.String).alias("owner_id"),
         "team",
-        pl.format("team {} {}: {}", pl.col("team"), text, pl.col("_where")).alias("detail"),
+        pl.format(
+            "team {} {}{}: {}",
+            pl.col("team"),
+            text,
+            pl.when(pl.col("_tried").str.count_matches(",") > 1)
+            .then(pl.format(" (also tried {})", pl.col("_tried").str.replace(r"^, [^,]*, ", "")))
+            .otherwise(pl.lit("")),
+            pl.col("_where"),
+        ).alias("detail"),
         pl.col("_reason").alias("overflow_reason"),
     ).cast(EVAL_SCHEMA)
 

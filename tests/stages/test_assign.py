@@ -557,3 +557,28 @@ def test_lead_released_by_expire_is_rerouted_away_from_the_breaching_owner() -> 
     inputs.reps = canonical("reps", [rep("r2")]).lazy()
     result = assign(inputs, cfg=cfg, lifecycle=LifecycleConfig(), product_groups=["A"], as_of=AS_OF)
     assert overflow_reasons(result) == {"L1": "only_previous_owner"}
+
+
+def test_team_overflows_to_its_fallback_teams_in_order() -> None:
+    teams = [
+        Team(name="A NA", product_groups=["A"], overflow_to=["B NA", "A EMEA"]),
+        Team(name="B NA", product_groups=["B"]),
+        Team(name="A EMEA", product_groups=["A"], regions=["EMEA"]),
+    ]
+    reps = [
+        rep("a1", capacity=1),
+        rep("b_cross", team="B NA", product_groups="A;B", capacity=1),
+        rep("b_only", team="B NA", product_groups="B"),
+        rep("eu", team="A EMEA", capacity=1),
+    ]
+    rows = verified([lead(f"L{i}", propensity=0.9 - i / 10) for i in range(4)])
+    result = run(rows, reps, config(teams=teams))
+    assert owners(result) == {("L0", "A"): "a1", ("L1", "A"): "b_cross", ("L2", "A"): "eu"}
+    teams_of = dict(result.assignments.select("lead_id", "team").rows())
+    assert teams_of == {"L0": "A NA", "L1": "B NA", "L2": "A EMEA"}
+    assert "overflow from A NA" in result.assignments.filter(pl.col("lead_id") == "L1")["reason"][0]
+    row = result.overflow.row(0, named=True)
+    assert (row["lead_id"], row["team"], row["reason"]) == ("L3", "A NA", "all_reps_at_capacity")
+    assert "(also tried B NA, A EMEA)" in row["detail"]
+    with pytest.raises(ValueError, match="overflow_to names unknown team"):
+        config(teams=[Team(name="A NA", overflow_to=["A NA"])])
