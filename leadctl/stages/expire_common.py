@@ -134,7 +134,7 @@ def latest_assignments(assignments: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
 
 
 def rep_directory(reps: pl.LazyFrame) -> pl.LazyFrame:
-    """rep_id → rep_team, rep_active, escalate_to (own manager, else the team's usual manager)."""
+    """rep_id → rep_team, escalate_to (own manager, else the team's usual manager)."""
     team_manager = (
         reps.filter(pl.col("team").is_not_null() & pl.col("manager_id").is_not_null())
         .group_by("team", "manager_id")
@@ -145,12 +145,11 @@ def rep_directory(reps: pl.LazyFrame) -> pl.LazyFrame:
         .select("team", pl.col("manager_id").alias("_team_manager"))
     )
     return (
-        reps.select("rep_id", "team", "active", "manager_id")
+        reps.select("rep_id", "team", "manager_id")
         .join(team_manager, on="team", how="left")
         .select(
             "rep_id",
             pl.col("team").alias("rep_team"),
-            pl.col("active").fill_null(True).alias("rep_active"),
             pl.coalesce("manager_id", "_team_manager").alias("escalate_to"),
         )
     )
