@@ -85,7 +85,7 @@ def render_score(summary: dict[str, Any]) -> None:
         table.add_row(
             group, g["model_kind"], g["model_version"], f"{g['rows']:,}",
             "-" if g.get("mean_score") is None else f"{g['mean_score']:.1f}",
-            f"{g['at_or_above_min_score']:,}", f"{g['reasons_for_rows']:,}",
+            f"{g['at_or_above_min_score']:,} (>= {g['reasons_min_score']:g})", f"{g['reasons_for_rows']:,}",
             "-" if psi is None else f"{psi:.3f}",
         )
     console.print(table)

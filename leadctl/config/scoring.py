@@ -156,6 +156,7 @@ class ReasonsConfig(StrictModel):
     """Which leads get reason codes (TreeSHAP costs time, so only the leads that matter)."""
 
     min_score: float = Field(default=60.0, ge=0, le=100)  # leads at or above this score
+    min_points_score: float = Field(default=40.0, ge=0, le=100)  # the same for points-model scores
     max_leads: int = Field(default=20_000, ge=0)  # per product group, highest scores first
     top_n: int = Field(default=3, ge=1, le=10)  # drivers per direction
     min_contribution: float = Field(default=0.02, ge=0)  # ignore smaller contributions (log-odds)

@@ -126,9 +126,12 @@ def _scale(p: np.ndarray, reference: list[float], cfg: ScoreConfig) -> np.ndarra
     return 100.0 * p
 
 
-def _select_for_reasons(score: np.ndarray, lead_ids: pl.Series, cfg: ScoreConfig) -> np.ndarray:
-    """Row indices that get reason codes: score >= min_score, highest first, capped."""
-    eligible = np.flatnonzero(score >= cfg.reasons.min_score)
+def _select_for_reasons(score: np.ndarray, lead_ids: pl.Series, cfg: ScoreConfig, *,
+                        points: bool = False) -> np.ndarray:
+    """Row indices that get reason codes: score >= min_score (min_points_score for a points
+    model, whose scale is absolute points), highest first, capped at max_leads."""
+    floor = cfg.reasons.min_points_score if points else cfg.reasons.min_score
+    eligible = np.flatnonzero(score >= floor)
     if len(eligible) > cfg.reasons.max_leads:
         ids = lead_ids.gather(eligible).to_numpy()
         order = np.lexsort((ids, -score[eligible]))
@@ -211,7 +214,7 @@ def score_points(frame: pl.DataFrame, data: Scorable, group: str, model: PointsM
     """The rule-based points model for every row; reasons from attribute points."""
     scored = points_frame(frame, data, group, model, keys)
     contrib = scored.select(P.attribute_ids(model)).to_numpy().astype(np.float64)
-    rows = _select_for_reasons(scored["score"].to_numpy(), scored["lead_id"], cfg)
+    rows = _select_for_reasons(scored["score"].to_numpy(), scored["lead_id"], cfg, points=True)
     phrases = points_phrases(data, group, model, features, activity_phrases)
     # Points are on a 0-100 scale, so a contribution below half a point is not a reason.
     points_cfg = cfg.model_copy(update={"reasons": cfg.reasons.model_copy(
@@ -254,10 +257,12 @@ def score(
             out, info = score_points(frame, data, group, model, cfg, features, phrases)
             info["warnings"] = [f"{group}: no trained model, scored with the points model ({info['model_version']})"]
         s = out["score"]
+        floor = cfg.reasons.min_points_score if info["model_kind"] == "points" else cfg.reasons.min_score
         info.update({
             "rows": out.height,
             "mean_score": float(s.mean()) if out.height else None,
-            "at_or_above_min_score": int((s >= cfg.reasons.min_score).sum()),
+            "reasons_min_score": floor,
+            "at_or_above_min_score": int((s >= floor).sum()),
         })
         summary[group] = info
         parts.append(out.with_columns(product_group=pl.lit(group)))
@@ -286,7 +291,8 @@ def explain(
     """One lead, every group: feature values, scores, every contribution, and the reasons."""
     if not (data.base["lead_id"] == lead_id).any():
         raise InputError(f"lead {lead_id} is not in the leads table (check the id, or run `leadctl validate`)")
-    forced = cfg.model_copy(update={"reasons": cfg.reasons.model_copy(update={"min_score": 0.0, "max_leads": 1})})
+    forced = cfg.model_copy(update={"reasons": cfg.reasons.model_copy(
+        update={"min_score": 0.0, "min_points_score": 0.0, "max_leads": 1})})
     phrases = features.activity_phrases
     out: dict[str, Any] = {"lead_id": lead_id, "groups": {}}
     for group in groups:
