@@ -104,8 +104,13 @@ def read_assignment_log(state_dir: Path, as_of: date) -> tuple[pl.LazyFrame, lis
                 f"assignment log {path} lacks column(s) {missing}; expected "
                 f"{list(ASSIGNMENT_SCHEMA)} (written by `leadctl assign`)"
             )
-        exprs = [_log_column(n, t, schema.get(n), path) for n, t in ASSIGNMENT_SCHEMA.items()]
-        frames.append(pl.scan_parquet(path).select(exprs))
+        exprs = [
+            _log_column(n, t, schema.get(n), path)
+            for n, t in ASSIGNMENT_SCHEMA.items()
+            if n != "logged_on"
+        ]
+        logged_on = pl.lit(day, dtype=pl.Date).alias("logged_on")
+        frames.append(pl.scan_parquet(path).select(*exprs, logged_on))
     if not frames:
         return empty_assignments(), warnings
     return pl.concat(frames), warnings

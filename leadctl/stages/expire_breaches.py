@@ -77,12 +77,14 @@ def sla_breaches(
     An untouched lead still in a working stage after tonight's `updates` gets `cfg.sla.action`
     (reassign, or escalate to the owner's manager); a late first touch, or a lead that left the
     working stages (an expiry tonight included), is reported with action "none".
-    `current_stage` is the stage before tonight's updates. Assignments due within the lookback
-    window are checked.
+    `current_stage` is the stage before tonight's updates. Assignments logged by earlier
+    nights and due within the lookback window are checked.
     """
     end = pl.lit(cutoff(as_of), dtype=UTC_DT)
     due = assigned.filter(
-        pl.col("sla_due_at").is_not_null()
+        # Tonight's assignments (logged on as-of) reach their reps after this run.
+        (pl.col("logged_on") < as_of)
+        & pl.col("sla_due_at").is_not_null()
         & (pl.col("sla_due_at") < end)
         & within_lookback("sla_due_at", as_of, cfg.lookback_days)
     )

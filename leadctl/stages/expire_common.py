@@ -31,6 +31,8 @@ ASSIGNMENT_SCHEMA: dict[str, pl.DataType] = {
     # Persistence promised at assignment time (optional: null when the log lacks them).
     "min_attempts": pl.Int64(),
     "persistence_days": pl.Int64(),
+    # The night that logged the row (from the file name <date>.parquet).
+    "logged_on": pl.Date(),
 }
 
 
@@ -126,10 +128,10 @@ def latest_assignments(assignments: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
     """The latest assignment per (lead, group) made before the end of as-of."""
     return (
         assignments.filter(pl.col("assigned_at") < pl.lit(cutoff(as_of), dtype=UTC_DT))
-        .sort([*PAIR, "assigned_at", "owner_id"], nulls_last=False)
+        .sort([*PAIR, "assigned_at", "logged_on", "owner_id"], nulls_last=False)
         .group_by(PAIR, maintain_order=True)
         .last()
-        .select(*PAIR, "owner_id", "team", "sla_tier", "assigned_at", "sla_due_at")
+        .select(*PAIR, "owner_id", "team", "sla_tier", "assigned_at", "sla_due_at", "logged_on")
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import namedtuple
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -149,6 +149,7 @@ def test_read_assignment_log_types_and_absence(tmp_path: Path) -> None:
     assert got.schema["sla_due_at"] == pl.Datetime("us", "UTC")
     assert got["sla_due_at"].to_list() == [datetime(2026, 11, 2, 9, tzinfo=UTC)]
     assert got["sla_tier"].to_list() == [None]  # optional column absent
+    assert got["logged_on"].to_list() == [date(2026, 11, 1)]  # from the file name
 
 
 def test_broken_assignment_log_exits_3(sample_config: Path, tmp_path: Path) -> None:

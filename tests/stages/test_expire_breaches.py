@@ -112,6 +112,18 @@ def test_a_lead_expiring_tonight_is_not_also_reassigned() -> None:
     assert out["reassign"].is_empty()
 
 
+def test_tonight_assignments_are_checked_from_the_next_night() -> None:
+    # Assigned by tonight's run (logged on as-of), due during as-of: the rep gets it only now.
+    log = assignments(("L", "A", "r1", "fast_track", 0, -0.5))
+    inputs = make_inputs(history(*in_mql("L")), assigned=log)
+    assert run(inputs)["sla_breaches"].is_empty()
+    tomorrow = date.fromordinal(ago(-1).date().toordinal())
+    out = run(inputs, as_of=tomorrow)
+    assert pairs(out["sla_breaches"], "lead_id", "status", "hours_overdue") == [
+        ("L", "untouched", 36.0)
+    ]
+
+
 def test_sla_touches_by_owner_only_when_configured() -> None:
     log = assignments(("L", "A", "r1", "standard", 6, 4))
     inputs = make_inputs(history(*in_mql("L")), touch=touches(("L", 5, "r2")), assigned=log)

@@ -124,6 +124,7 @@ def assignments(*rows: tuple[Any, ...]) -> pl.LazyFrame:
             "sla_due_at": ago(r[5]),
             "min_attempts": r[7] if len(r) > 7 else None,
             "persistence_days": r[8] if len(r) > 8 else None,
+            "logged_on": ago(r[4]).date(),
         }
         for r in rows
     ]
