@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stages.test_expire_builders import assignments, history, leads, make_inputs, pairs, reps, run
 
 from leadctl.config.expire import ExpireConfig, FeedbackConfig
@@ -141,3 +143,30 @@ def test_missing_and_unknown_reasons_are_reported_per_rep() -> None:
     everything = ExpireConfig(lookback_days=0, feedback=FeedbackConfig(reason_optional_stages=[]))
     out = run(make_inputs(hist, lead=lead, rep=rep), cfg=everything)
     assert {"Lold", "Lwon"} <= set(out["feedback_issues"]["lead_id"].to_list())
+
+
+REASON_TEXT = st.one_of(
+    st.none(),
+    st.sampled_from([*LifecycleConfig().reasons, " Timing ", "NOT A FIT", "\tStudent\n"]),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=12),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(REASON_TEXT, min_size=1, max_size=8))
+def test_every_reason_text_is_missing_unknown_or_known(texts: list[str | None]) -> None:
+    lifecycle = LifecycleConfig()
+    names = {" ".join(n.split()).lower(): n for n in lifecycle.reasons}
+    out = classify_reasons(
+        pl.DataFrame({"reason": texts}, schema={"reason": pl.String}).lazy(), lifecycle
+    )
+    got = out.collect()
+    assert got.height == len(texts)
+    for text, status, name in zip(texts, got["reason_status"], got["reason_name"], strict=True):
+        key = None if text is None else " ".join(text.split()).lower()
+        if not key:
+            assert (status, name) == ("missing", None)
+        elif key in names:
+            assert (status, name) == ("known", names[key])
+        else:
+            assert (status, name) == ("unknown", None)
