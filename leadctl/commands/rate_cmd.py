@@ -321,6 +321,12 @@ def render_suggest(summary: dict[str, Any]) -> None:
                 style="bold" if chosen else None,
             )
         console.print(table)
+        if data["current"]["new_override_mqls"]:
+            console.print(
+                f"  New MQLs include {data['current']['new_override_mqls']:,} sent by override "
+                "rules (the same under every cutoff).",
+                highlight=False,
+            )
         if best is not None:
             if not data["recommended_fits"]:
                 console.print(

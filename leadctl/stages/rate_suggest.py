@@ -88,7 +88,8 @@ def daily_capacity(
 class Trial:
     """One set of cutoffs tried on tonight's data."""
 
-    new_mqls: int
+    new_mqls: int  # including those sent by override rules
+    new_override_mqls: int  # the same under every candidate: overrides ignore cutoffs
     expected_conversions: float
     fit_cutoffs: list[float | None]  # effective minimum scores for A, B, C
     engagement_cutoffs: list[float | None]  # and for 1, 2, 3
@@ -109,6 +110,7 @@ def _evaluate(
     out = (
         decided.select(
             pl.col("is_new_mql").sum().alias("new_mqls"),
+            (pl.col("is_new_mql") & pl.col("override_rule").is_not_null()).sum().alias("new_ov"),
             pl.col("propensity").filter(pl.col("is_new_mql")).fill_null(0.0).sum().alias("conv"),
             *[pl.col(f"_fthr{i}").first().alias(f"f{i}") for i in range(3)],
             *[pl.col(f"_ethr{i}").first().alias(f"e{i}") for i in range(3)],
@@ -130,6 +132,7 @@ def _evaluate(
 
     return Trial(
         new_mqls=int(out["new_mqls"] or 0),
+        new_override_mqls=int(out["new_ov"] or 0),
         expected_conversions=round(float(out["conv"] or 0.0), 2),
         fit_cutoffs=[cut(out[f"f{i}"]) for i in range(3)],
         engagement_cutoffs=[cut(out[f"e{i}"]) for i in range(3)],

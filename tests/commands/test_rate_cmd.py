@@ -209,10 +209,15 @@ def test_suggest_prints_candidates_and_writes_nothing(scored: tuple[Path, pl.Dat
     run_dir = config.parent / "out" / "2026-11-20"
     result = _rate(config, "--suggest", "--json")
     assert result.exit_code == 0, result.output
+    assert not (run_dir / "ratings.parquet").exists()
+    assert not (config.parent / "out" / "state" / "rate").exists()
     summary = json.loads(result.stdout)
     assert set(summary["groups"]) == {"Analytics", "Cloud"}
     cloud = summary["groups"]["Cloud"]
     assert cloud["capacity_per_day"] > 0
+    rated = json.loads(_rate(config, "--json").stdout)["groups"]["Cloud"]
+    assert cloud["current"]["new_override_mqls"] == rated["new_override_mqls"] > 0
+    assert cloud["current"]["new_mqls"] == rated["new_mqls"] + rated["new_override_mqls"]
     assert [c["factor"] for c in cloud["candidates"] if not c["searched"]] == [
         0.25,
         0.5,
@@ -224,13 +229,12 @@ def test_suggest_prints_candidates_and_writes_nothing(scored: tuple[Path, pl.Dat
     ]
     assert any(c["factor"] == cloud["recommended_factor"] for c in cloud["candidates"])
     assert {r["product_group"] for r in summary["capacity"]} == {"Analytics", "Cloud"}
-    assert not (run_dir / "ratings.parquet").exists()
-    assert not (config.parent / "out" / "state" / "rate").exists()
     text = _rate(config, "--suggest")
     assert (
         text.exit_code == 0
         and "Nothing was changed" in text.stdout
         and "new MQLs/day" in text.stdout
+        and "sent by override rules" in text.stdout
     )
 
 

@@ -99,6 +99,7 @@ def test_suggest_recommends_the_most_conversions_that_fit(limit: float) -> None:
     out = suggest_cutoffs(_prepared(), capacity, cfg, LifecycleConfig(), AS_OF)["Cloud"]
     current, candidates = out["current"], out["candidates"]
     assert current["delta_conversions"] == 0 and current["new_mqls"] > 12
+    assert current["new_override_mqls"] == 0
     same = next(c for c in candidates if c["factor"] == 1.0)
     assert (same["new_mqls"], same["expected_conversions"]) == (
         current["new_mqls"],
