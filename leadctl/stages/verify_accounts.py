@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
 
@@ -27,6 +28,7 @@ MATCH_SCHEMA = {
     "account_match_method": pl.String,
     "account_match_score": pl.Float64,
 }
+_CHUNK = 256  # queries per cdist call: bounds the score matrix to 256 × accounts floats
 _SCORERS = {
     "ratio": fuzz.ratio,
     "token_sort_ratio": fuzz.token_sort_ratio,
@@ -73,19 +75,59 @@ def prepare_accounts(accounts: pl.DataFrame, cfg: VerifyConfig, lists: Reference
     )
 
 
+def _sorted_tokens(value: str) -> str:
+    return " ".join(sorted(value.split()))
+
+
 def _fuzzy_pairs(queries: list[str], choices: list[str], cfg: VerifyConfig) -> pl.DataFrame:
-    """For each distinct company key, the account keys with the best score above the threshold."""
-    scorer = _SCORERS[cfg.account_match.fuzzy_scorer]
+    """For each distinct company key, the account keys with the best score above the threshold.
+
+    One rapidfuzz `cdist` per chunk of queries instead of a call per pair. token_sort_ratio is
+    ratio on word-sorted strings, so both sides are sorted once up front; for ratio, choices
+    outside the length window that could still reach the threshold are skipped (exact: the
+    indel distance is at least the length difference).
+    """
+    name = cfg.account_match.fuzzy_scorer
     threshold = cfg.account_match.fuzzy_threshold
+    if name == "token_sort_ratio":
+        q_text = [_sorted_tokens(q) for q in queries]
+        c_text = [_sorted_tokens(c) for c in choices]
+        scorer, by_length = fuzz.ratio, True
+    else:
+        q_text, c_text = list(queries), list(choices)
+        scorer, by_length = _SCORERS[name], name == "ratio"
+    c_len = np.array([len(c) for c in c_text])
+    c_order = np.argsort(c_len, kind="stable")
+    c_sorted_len = c_len[c_order]
+    q_order = sorted(range(len(q_text)), key=lambda i: (len(q_text[i]), q_text[i]))
+    t = threshold / 100
     rows: list[tuple[str, str, float]] = []
-    for query in queries:  # one rapidfuzz call per distinct company name
-        hits = process.extract(
-            query, choices, scorer=scorer, processor=None, score_cutoff=threshold, limit=None
-        )
-        if not hits:
+    for start in range(0, len(q_order), _CHUNK):
+        chunk = q_order[start : start + _CHUNK]
+        lo, hi = 0, len(c_order)
+        if by_length and t > 0:
+            shortest, longest = len(q_text[chunk[0]]), len(q_text[chunk[-1]])
+            lo = int(np.searchsorted(c_sorted_len, np.floor(shortest * t / (2 - t)), side="left"))
+            hi = int(np.searchsorted(c_sorted_len, np.ceil(longest * (2 - t) / t), side="right"))
+        window = c_order[lo:hi]
+        if not len(window):
             continue
-        best = max(score for _, score, _ in hits)
-        rows.extend((query, choice, round(float(score), 2)) for choice, score, _ in hits if score == best)
+        scores = process.cdist(
+            [q_text[i] for i in chunk],
+            [c_text[j] for j in window],
+            scorer=scorer,
+            processor=None,
+            score_cutoff=threshold,
+            dtype=np.float32,
+            workers=1,
+        )
+        best = scores.max(axis=1)
+        for row, q_index in enumerate(chunk):
+            top = best[row]
+            if top <= 0 or top < threshold:
+                continue
+            for col in np.flatnonzero(scores[row] == top):
+                rows.append((queries[q_index], choices[window[col]], round(float(top), 2)))
     return pl.DataFrame(
         rows,
         schema={"company_key": pl.String, "account_key": pl.String, "account_match_score": pl.Float64},

@@ -23,10 +23,11 @@ def cleaned(column: str, blank_values: Iterable[str]) -> pl.Expr:
 
 
 def folded(expr: pl.Expr) -> pl.Expr:
-    """Accent-free, lower-case words: 'José  GARCÍA' → 'jose garcia'; other scripts are kept."""
+    """Accent-free, lower-case words: 'José  O'Brien' → 'jose obrien'; other scripts are kept."""
     return (
         expr.str.normalize("NFKD")
         .str.replace_all(r"\p{M}", "")
+        .str.replace_all(r"['’`ʼ]", "")
         .str.to_lowercase()
         .str.replace_all(r"[^\p{L}\p{N}]+", " ")
         .str.strip_chars()
