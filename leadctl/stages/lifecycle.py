@@ -19,8 +19,9 @@ def current_stages(
     """One row per (lead, product group): stage, entered_at, days_in_stage, reason, changed_by.
 
     History rows after `as_of` are ignored (point in time). A history row without a product
-    group applies to every group. Leads with no history take the lead's own `stage` column,
-    else the initial stage, entered at the lead's created_at.
+    group applies to every group. A lead with no history at all takes its own `stage` column
+    (else the initial stage); a group without history of a lead that has history elsewhere is at
+    the initial stage. Both count as entered at the lead's created_at.
     """
     cutoff = pl.lit(as_of).cast(pl.Datetime("us", "UTC")) + pl.duration(days=1)
     groups = pl.DataFrame({"product_group": product_groups}).lazy()
@@ -46,11 +47,19 @@ def current_stages(
         pl.col("stage").fill_null(cfg.initial_stage).alias("lead_stage"),
         pl.col("created_at"),
     ).join(groups, how="cross")
+    with_history = events.select("lead_id").unique().with_columns(pl.lit(True).alias("_has_history"))
     as_of_dt = pl.lit(as_of).cast(pl.Datetime("us", "UTC"))
+    # A group without history of its own: the lead's CRM stage only when the lead has no
+    # history at all (single-product CRMs); otherwise that group has not started yet.
+    fallback = (
+        pl.when(pl.col("_has_history")).then(pl.lit(cfg.initial_stage)).otherwise(pl.col("lead_stage"))
+    )
     return (
         base.join(latest, on=["lead_id", "product_group"], how="left")
+        .join(with_history, on="lead_id", how="left")
+        .with_columns(pl.col("_has_history").fill_null(False))
         .with_columns(
-            pl.col("stage").fill_null(pl.col("lead_stage")),
+            pl.col("stage").fill_null(fallback),
             pl.col("entered_at").fill_null(pl.col("created_at")),
         )
         .with_columns(

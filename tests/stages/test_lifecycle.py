@@ -1,0 +1,70 @@
+"""Current stage per lead and product group, and open load per rep."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import polars as pl
+
+from leadctl.config.lifecycle import LifecycleConfig
+from leadctl.stages.lifecycle import current_stages, open_load
+
+UTC = pl.Datetime("us", "UTC")
+
+
+def _t(*args: int) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def _history(rows: list[tuple[str, str | None, str, datetime]]) -> pl.LazyFrame:
+    return pl.DataFrame(
+        {
+            "lead_id": [r[0] for r in rows],
+            "product_group": [r[1] for r in rows],
+            "stage": [r[2] for r in rows],
+            "changed_at": [r[3] for r in rows],
+            "changed_by": ["u1"] * len(rows),
+            "reason": [None] * len(rows),
+        },
+        schema_overrides={"changed_at": UTC, "reason": pl.String, "product_group": pl.String},
+    ).lazy()
+
+
+LEADS = pl.DataFrame(
+    {
+        "lead_id": ["a", "b", "c"],
+        "stage": [None, "Inquiry", "SAL"],
+        "owner_id": ["r1", "r1", "r2"],
+        "created_at": [_t(2025, 1, 1)] * 3,
+    },
+    schema_overrides={"created_at": UTC, "stage": pl.String},
+).lazy()
+
+
+def test_latest_change_before_as_of_wins_and_general_rows_apply_to_every_group() -> None:
+    history = _history(
+        [
+            ("a", "X", "MQL", _t(2026, 1, 1)),
+            ("a", None, "SAL", _t(2026, 2, 1)),
+            ("b", "Y", "MQL", _t(2026, 3, 1)),
+            ("a", "X", "SQL", _t(2027, 1, 1)),  # after as_of: ignored
+        ]
+    )
+    out = current_stages(history, LEADS, ["X", "Y"], LifecycleConfig(), date(2026, 6, 1)).collect()
+    got = {(r["lead_id"], r["product_group"]): (r["stage"], r["days_in_stage"]) for r in out.to_dicts()}
+    assert got == {
+        ("a", "X"): ("SAL", 120),
+        ("a", "Y"): ("SAL", 120),
+        ("b", "X"): ("Inquiry", 516),  # b has history only for Y: X has not started
+        ("b", "Y"): ("MQL", 92),
+        ("c", "X"): ("SAL", 516),  # no history at all: the CRM's own stage
+        ("c", "Y"): ("SAL", 516),
+    }
+    assert out.select("lead_id", "product_group").rows() == sorted(got)
+
+
+def test_open_load_counts_working_stages_per_owner() -> None:
+    history = _history([("a", "X", "SAL", _t(2026, 1, 1)), ("b", "X", "Won", _t(2026, 1, 1))])
+    current = current_stages(history, LEADS, ["X"], LifecycleConfig(), date(2026, 6, 1))
+    load = open_load(current, LEADS, LifecycleConfig()).collect()
+    assert load.rows() == [("r1", 1), ("r2", 1)]
