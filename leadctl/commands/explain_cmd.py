@@ -26,7 +26,9 @@ from leadctl.stages import score as stage
 from leadctl.workspace import Workspace
 
 
-def run_explain(ws: Workspace, lead_id: str, *, group: str | None = None, top: int = 15) -> dict[str, Any]:
+def run_explain(
+    ws: Workspace, lead_id: str, *, group: str | None = None, top: int = 15
+) -> dict[str, Any]:
     """The explanation of one lead for every product group (or one), as JSON-able data."""
     groups = ws.product_groups()
     if group is not None:
@@ -36,8 +38,15 @@ def run_explain(ws: Workspace, lead_id: str, *, group: str | None = None, top: i
     models = load_models(ws, groups)
     data = scorable(ws, groups, models)
     cfg = ws.cfg
-    result = stage.explain(data, lead_id, groups, models, {g: cfg.points.for_group(g) for g in groups},
-                           cfg.score, cfg.train.features)
+    result = stage.explain(
+        data,
+        lead_id,
+        groups,
+        models,
+        {g: cfg.points.for_group(g) for g in groups},
+        cfg.score,
+        cfg.train.features,
+    )
     for g in result["groups"].values():
         g["contributions"] = g["contributions"][:top]
     return {"as_of": ws.as_of.isoformat(), **result}
@@ -54,7 +63,8 @@ def _value(value: Any) -> str:
 def render_explain(result: dict[str, Any]) -> None:
     for group, g in result["groups"].items():
         console.print(
-            f"[bold]{result['lead_id']} · {group}[/]  score {g['score']:.1f}  fit {g['fit_score']:.1f}  "
+            f"[bold]{result['lead_id']} · {group}[/]  score {g['score']:.1f}  "
+            f"fit {g['fit_score']:.1f}  "
             f"engagement {g['engagement_score']:.1f}  propensity {g['propensity']:.3f}  "
             f"({g['model_kind']} {g['model_version']})",
             highlight=False,
@@ -66,7 +76,11 @@ def render_explain(result: dict[str, Any]) -> None:
         for item in g["contributions"]:
             c = item["contribution"]
             style = "green" if c > 0 else "red" if c < 0 else ""
-            table.add_row(item["label"], _value(item["value"]), f"[{style}]{c:+.3f}[/]" if style else f"{c:+.3f}")
+            table.add_row(
+                item["label"],
+                _value(item["value"]),
+                f"[{style}]{c:+.3f}[/]" if style else f"{c:+.3f}",
+            )
         console.print(table)
         for text in g["reasons_for"]:
             console.print(f"  [green]+[/] {text}", highlight=False)
@@ -82,7 +96,9 @@ def explain(
     as_of: AsOfOpt = "today",
     out: OutOpt = None,
     input_dir: InputDirOpt = None,
-    group: Annotated[str | None, typer.Option("--group", "-g", help="Only this product group.")] = None,
+    group: Annotated[
+        str | None, typer.Option("--group", "-g", help="Only this product group.")
+    ] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="How many drivers to list.")] = 15,
     json_out: JsonOpt = False,
 ) -> None:

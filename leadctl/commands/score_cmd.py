@@ -48,9 +48,15 @@ def load_models(ws: Workspace, groups: list[str]) -> dict[str, LoadedModel]:
 def scorable(ws: Workspace, groups: list[str], models: dict[str, LoadedModel]) -> stage.Scorable:
     """Features of every lead as of the run date, checked against the models."""
     cfg = ws.cfg
-    return stage.prepare(tables_of(ws), groups, ws.as_of, cfg.train.features, models,
-                         recycled_stage=cfg.lifecycle.recycled_stage,
-                         disqualified_stage=cfg.lifecycle.disqualified_stage)
+    return stage.prepare(
+        tables_of(ws),
+        groups,
+        ws.as_of,
+        cfg.train.features,
+        models,
+        recycled_stage=cfg.lifecycle.recycled_stage,
+        disqualified_stage=cfg.lifecycle.disqualified_stage,
+    )
 
 
 def run_score(ws: Workspace) -> dict[str, Any]:
@@ -59,8 +65,14 @@ def run_score(ws: Workspace) -> dict[str, Any]:
     groups = ws.product_groups()
     models = load_models(ws, groups)
     data = scorable(ws, groups, models)
-    result = stage.score(data, groups, models, {g: cfg.points.for_group(g) for g in groups},
-                         cfg.score, cfg.train.features)
+    result = stage.score(
+        data,
+        groups,
+        models,
+        {g: cfg.points.for_group(g) for g in groups},
+        cfg.score,
+        cfg.train.features,
+    )
     path = write_parquet(result.scores, ws.output("scores.parquet"))
     warnings = [w for g in result.groups.values() for w in g.get("warnings", [])]
     return {
@@ -76,16 +88,30 @@ def run_score(ws: Workspace) -> dict[str, Any]:
 
 def render_score(summary: dict[str, Any]) -> None:
     """The rich summary: one row per group with the model used and the score distribution."""
-    table = Table(title=f"Scores as of {summary['as_of']} ({summary['scale']} scale)", title_justify="left")
-    for col in ("group", "model", "version", "leads", "mean score", "at/above reasons cutoff",
-                "with reasons", "propensity PSI"):
+    table = Table(
+        title=f"Scores as of {summary['as_of']} ({summary['scale']} scale)", title_justify="left"
+    )
+    for col in (
+        "group",
+        "model",
+        "version",
+        "leads",
+        "mean score",
+        "at/above reasons cutoff",
+        "with reasons",
+        "propensity PSI",
+    ):
         table.add_column(col, justify="left" if col in ("group", "model", "version") else "right")
     for group, g in summary["groups"].items():
         psi = g.get("propensity_psi")
         table.add_row(
-            group, g["model_kind"], g["model_version"], f"{g['rows']:,}",
+            group,
+            g["model_kind"],
+            g["model_version"],
+            f"{g['rows']:,}",
             "-" if g.get("mean_score") is None else f"{g['mean_score']:.1f}",
-            f"{g['at_or_above_min_score']:,} (>= {g['reasons_min_score']:g})", f"{g['reasons_for_rows']:,}",
+            f"{g['at_or_above_min_score']:,} (>= {g['reasons_min_score']:g})",
+            f"{g['reasons_for_rows']:,}",
             "-" if psi is None else f"{psi:.3f}",
         )
     console.print(table)

@@ -54,7 +54,9 @@ def input_hashes(ws: Workspace) -> dict[str, str | None]:
     return out
 
 
-def _unchanged(card: dict[str, Any] | None, ws: Workspace, chash: str, hashes: dict[str, str | None]) -> bool:
+def _unchanged(
+    card: dict[str, Any] | None, ws: Workspace, chash: str, hashes: dict[str, str | None]
+) -> bool:
     """The group's card records this very training (same as-of, config and inputs)."""
     return bool(
         card
@@ -75,29 +77,45 @@ def run_train(ws: Workspace, *, force: bool = False) -> dict[str, Any]:
     tables = tables_of(ws)
     chash = config_hash(cfg)
     hashes = input_hashes(ws)
-    data = stage.prepare(tables, groups, ws.as_of, cfg.train,
-                         recycled_stage=cfg.lifecycle.recycled_stage,
-                         disqualified_stage=cfg.lifecycle.disqualified_stage)
+    data = stage.prepare(
+        tables,
+        groups,
+        ws.as_of,
+        cfg.train,
+        recycled_stage=cfg.lifecycle.recycled_stage,
+        disqualified_stage=cfg.lifecycle.disqualified_stage,
+    )
     summary: dict[str, Any] = {
         "as_of": ws.as_of.isoformat(),
         "models_dir": str(ws.models_dir),
         "config_hash": chash,
         "snapshot_dates": [d.isoformat() for d in data.dates],
-        "rows_in": {name: int(tables.__dict__[name].select(pl.len()).collect().item()) for name in TABLES},
+        "rows_in": {
+            name: int(tables.__dict__[name].select(pl.len()).collect().item()) for name in TABLES
+        },
         "groups": {},
         "warnings": [],
     }
     for group in groups:
         if not force and _unchanged(read_card(ws.models_dir, group), ws, chash, hashes):
-            summary["groups"][group] = {"status": "unchanged", "model_kind": "lightgbm", "warnings": []}
+            summary["groups"][group] = {
+                "status": "unchanged",
+                "model_kind": "lightgbm",
+                "warnings": [],
+            }
             continue
         points = cfg.points.for_group(group)
         frame = stage.group_frame(data, group, points).collect()
         result = stage.train_group(frame, data, group, cfg.train, as_of=ws.as_of, points=points)
         result.card.update(config_hash=chash, input_hashes=hashes)
-        files = save_group(ws.models_dir, group, result.status, result.models, result.calibration, result.card)
-        summary["groups"][group] = {**result.summary, "label": result.card["label"]["definition"],
-                                    "files": [str(p) for p in files]}
+        files = save_group(
+            ws.models_dir, group, result.status, result.models, result.calibration, result.card
+        )
+        summary["groups"][group] = {
+            **result.summary,
+            "label": result.card["label"]["definition"],
+            "files": [str(p) for p in files],
+        }
         summary["warnings"].extend(result.summary.get("warnings", []))
         log.info("trained group %s: %s", group, result.status)
     summary["rows_out"] = sum(g.get("rows", 0) for g in summary["groups"].values())
@@ -110,18 +128,40 @@ def _fmt(value: Any, pattern: str = "{:.3f}") -> str:
 
 def render_train(summary: dict[str, Any]) -> None:
     """The rich summary: one row per group, then top features, exclusions and warnings."""
-    table = Table(title=f"Models trained as of {summary['as_of']} ({summary['models_dir']})", title_justify="left")
-    for col in ("group", "status", "rows", "positives", "leads", "split", "AUC fit", "AUC eng.",
-                "AUC prop.", "AUC points", "top-10% lift", "top-10% capture"):
+    table = Table(
+        title=f"Models trained as of {summary['as_of']} ({summary['models_dir']})",
+        title_justify="left",
+    )
+    for col in (
+        "group",
+        "status",
+        "rows",
+        "positives",
+        "leads",
+        "split",
+        "AUC fit",
+        "AUC eng.",
+        "AUC prop.",
+        "AUC points",
+        "top-10% lift",
+        "top-10% capture",
+    ):
         table.add_column(col, justify="left" if col in ("group", "status", "split") else "right")
     for group, g in summary["groups"].items():
         m = g.get("metrics", {})
         prop = m.get("propensity", {})
         table.add_row(
-            group, g["status"], _fmt(g.get("rows"), "{:,}"), _fmt(g.get("positive_leads"), "{:,}"),
-            _fmt(g.get("labelled_leads"), "{:,}"), g.get("split", "-"),
-            _fmt(m.get("fit", {}).get("auc")), _fmt(m.get("engagement", {}).get("auc")), _fmt(prop.get("auc")),
-            _fmt(g.get("points_auc")), _fmt(prop.get("top_decile_lift"), "{:.1f}×"),
+            group,
+            g["status"],
+            _fmt(g.get("rows"), "{:,}"),
+            _fmt(g.get("positive_leads"), "{:,}"),
+            _fmt(g.get("labelled_leads"), "{:,}"),
+            g.get("split", "-"),
+            _fmt(m.get("fit", {}).get("auc")),
+            _fmt(m.get("engagement", {}).get("auc")),
+            _fmt(prop.get("auc")),
+            _fmt(g.get("points_auc")),
+            _fmt(prop.get("top_decile_lift"), "{:.1f}×"),
             _fmt(prop.get("top_decile_capture"), "{:.0%}"),
         )
     console.print(table)
@@ -131,9 +171,14 @@ def render_train(summary: dict[str, Any]) -> None:
         if g.get("top_features"):
             console.print(f"  top features: {', '.join(g['top_features'])}", highlight=False)
         if g.get("excluded"):
-            console.print(f"  [yellow]excluded (leakage):[/] {', '.join(g['excluded'])}", highlight=False)
+            console.print(
+                f"  [yellow]excluded (leakage):[/] {', '.join(g['excluded'])}", highlight=False
+            )
         if g["status"] == "refused":
-            console.print(f"  [yellow]refused:[/] {g['reason']}; scoring uses the points model", highlight=False)
+            console.print(
+                f"  [yellow]refused:[/] {g['reason']}; scoring uses the points model",
+                highlight=False,
+            )
     for warning in summary.get("warnings", []):
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
@@ -145,7 +190,9 @@ def train(
     as_of: AsOfOpt = "today",
     out: OutOpt = None,
     input_dir: InputDirOpt = None,
-    force: Annotated[bool, typer.Option("--force", help="Retrain even if nothing changed.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Retrain even if nothing changed.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Train fit, engagement and propensity models per product group on point-in-time snapshots.

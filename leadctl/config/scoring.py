@@ -1,4 +1,4 @@
-"""Scoring config: how models are trained (train), applied (score), and the rule-based points fallback."""
+"""Scoring config: training (train), applying models (score), the rule-based points fallback."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from leadctl.config.base import StrictModel
 class LabelConfig(StrictModel):
     """What counts as a positive training example, and where the outcome comes from."""
 
-    # opportunities: an opportunity for the product group; lead_conversion: IsConverted/ConvertedDate
-    # on the lead; outcome_column: a yes/no column of a flat lead export (no dates needed).
+    # opportunities: an opportunity for the product group; lead_conversion: IsConverted and
+    # ConvertedDate on the lead; outcome_column: a yes/no column of a flat export (no dates needed).
     source: Literal["opportunities", "lead_conversion", "outcome_column"] = "opportunities"
     event: Literal["created", "won"] = "created"  # opportunities: created within H days, or won
     horizon_days: int = Field(default=90, ge=1)  # H: how long after the snapshot an outcome counts
@@ -25,7 +25,9 @@ class LabelConfig(StrictModel):
     @model_validator(mode="after")
     def _outcome_needs_column(self) -> LabelConfig:
         if self.source == "outcome_column" and not self.outcome_column:
-            raise ValueError("label.source 'outcome_column' needs label.outcome_column (a leads column)")
+            raise ValueError(
+                "label.source 'outcome_column' needs label.outcome_column (a leads column)"
+            )
         return self
 
 
@@ -34,12 +36,16 @@ class SnapshotsConfig(StrictModel):
 
     count: int = Field(default=12, ge=1)  # how many snapshot dates
     every_days: int = Field(default=30, ge=1)  # spacing between snapshots
-    holdout: int = Field(default=3, ge=1)  # the latest snapshots held out for early stopping + calibration
+    holdout: int = Field(
+        default=3, ge=1
+    )  # the latest snapshots held out for early stopping + calibration
 
     @model_validator(mode="after")
     def _holdout_fits(self) -> SnapshotsConfig:
         if self.count > 1 and self.holdout >= self.count:
-            raise ValueError(f"snapshots.holdout ({self.holdout}) must be below snapshots.count ({self.count})")
+            raise ValueError(
+                f"snapshots.holdout ({self.holdout}) must be below snapshots.count ({self.count})"
+            )
         return self
 
 
@@ -53,14 +59,16 @@ class CustomFeature(StrictModel):
 
 
 class FeaturesConfig(StrictModel):
-    """How fit and engagement features are built (also used by `score`: same settings or retrain)."""
+    """How fit and engagement features are built (`score` needs the same settings, or a retrain)."""
 
     windows_days: list[int] = Field(default_factory=lambda: [7, 30, 90])
     half_life_days: float = Field(default=30.0, gt=0)  # exponentially decayed engagement
     lookback_days: int = Field(default=365, ge=1)  # activities older than this are ignored
     activity_types: list[str] = Field(default_factory=list)  # empty: every type seen in training
     max_activity_types: int = Field(default=30, ge=1)  # most frequent types kept when inferred
-    activity_weights: dict[str, float] = Field(default_factory=dict)  # per type in decayed engagement
+    activity_weights: dict[str, float] = Field(
+        default_factory=dict
+    )  # per type in decayed engagement
     negative_activity_types: list[str] = Field(
         default_factory=lambda: ["Unsubscribe Email", "Email Bounced", "Spam Complaint"]
     )
@@ -111,7 +119,7 @@ class LightGBMConfig(StrictModel):
     feature_fraction: float = Field(default=0.8, gt=0, le=1)
     lambda_l2: float = Field(default=1.0, ge=0)
     class_weight: Literal["balanced", "none"] = "balanced"
-    # Threads for training; 1 is fastest on a shared machine (OpenMP threads spin when cores are busy).
+    # Training threads; 1 is fastest on a shared machine (OpenMP threads spin on busy cores).
     num_threads: int = Field(default=1, ge=1)
     seed: int = 42
 
@@ -196,9 +204,13 @@ class DemographicAttribute(StrictModel):
     @model_validator(mode="after")
     def _one_kind(self) -> DemographicAttribute:
         if bool(self.choices) == bool(self.at_least):
-            raise ValueError(f"attribute '{self.feature}': give either choices or at_least (not both)")
-        _check_priorities({**self.choices, **self.at_least, "other": self.other, "missing": self.missing},
-                          f"attribute '{self.feature}'")
+            raise ValueError(
+                f"attribute '{self.feature}': give either choices or at_least (not both)"
+            )
+        _check_priorities(
+            {**self.choices, **self.at_least, "other": self.other, "missing": self.missing},
+            f"attribute '{self.feature}'",
+        )
         return self
 
 
@@ -216,7 +228,9 @@ class BehaviouralAttribute(StrictModel):
     @model_validator(mode="after")
     def _window_or_decay(self) -> BehaviouralAttribute:
         if (self.window_days is None) == (self.half_life_days is None):
-            raise ValueError(f"behaviour '{self.name}': give exactly one of window_days or half_life_days")
+            raise ValueError(
+                f"behaviour '{self.name}': give exactly one of window_days or half_life_days"
+            )
         if not self.at_least or any(k < 0 for k in self.at_least):
             raise ValueError(f"behaviour '{self.name}': at_least needs thresholds >= 0")
         _check_priorities(self.at_least, f"behaviour '{self.name}'")
@@ -241,7 +255,9 @@ class PointsModelConfig(StrictModel):
                 "they must add up to 100 %"
             )
         if not self.demographic or not self.behavioural:
-            raise ValueError("a points model needs at least one demographic and one behavioural attribute")
+            raise ValueError(
+                "a points model needs at least one demographic and one behavioural attribute"
+            )
         names = [a.name for a in self.behavioural]
         if len(set(names)) != len(names):
             raise ValueError("behavioural attribute names must be unique")

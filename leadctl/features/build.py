@@ -39,13 +39,21 @@ def missing_custom_columns(leads_schema: pl.Schema, cfg: FeaturesConfig) -> list
 
 def check_custom(leads_schema: pl.Schema, cfg: FeaturesConfig) -> None:
     """Custom features must name existing leads columns and not clash with built-in names."""
-    builtin = {n for n, _, _ in FIT_FEATURES} | {"lead_id", "snapshot_at", "product_group", "title",
-                                                 "account_key", "label"}
-    clash = [c.column for c in cfg.custom if c.column in builtin or c.column.startswith(("n_", "pg_"))]
+    builtin = {n for n, _, _ in FIT_FEATURES} | {
+        "lead_id",
+        "snapshot_at",
+        "product_group",
+        "title",
+        "account_key",
+        "label",
+    }
+    clash = [
+        c.column for c in cfg.custom if c.column in builtin or c.column.startswith(("n_", "pg_"))
+    ]
     if clash:
         raise ConfigError(
-            f"train.features.custom: {clash} clash with built-in feature names; map the export column "
-            "to another name under inputs.tables.leads.extra_columns"
+            f"train.features.custom: {clash} clash with built-in feature names; map the export "
+            "column to another name under inputs.tables.leads.extra_columns"
         )
     missing = missing_custom_columns(leads_schema, cfg)
     if missing:
@@ -61,7 +69,12 @@ def _custom_expr(name: str, kind: str, dtype: pl.DataType) -> pl.Expr:
     if kind == "numeric":
         if dtype.is_numeric() or dtype == pl.Boolean:
             return col.cast(pl.Float64).alias(name)
-        return col.cast(pl.String).str.replace_all(_MONEY_CHARS, "").cast(pl.Float64, strict=False).alias(name)
+        return (
+            col.cast(pl.String)
+            .str.replace_all(_MONEY_CHARS, "")
+            .cast(pl.Float64, strict=False)
+            .alias(name)
+        )
     text = col.cast(pl.String).str.replace_all(r"\s+", " ").str.strip_chars()
     return pl.when(text == "").then(None).otherwise(text).alias(name)
 
@@ -85,7 +98,10 @@ def build_features(
     acct = account_keys(tables.leads, tables.accounts)
     events = E.point_in_time_events(tables.activities, lead_keys, snapshots, cfg.lookback_days)
     engagement = E.base_engagement(
-        events, lead_keys, types, cfg,
+        events,
+        lead_keys,
+        types,
+        cfg,
         created=tables.leads.select("lead_id", "created_at"),
         account_keys=acct,
         opportunities=tables.opportunities,
@@ -97,13 +113,18 @@ def build_features(
         .with_columns(custom)
         .join(engagement, on=E.KEYS, how="left")
         .select(
-            *E.KEYS, "account_key", "title", *fit_names,
+            *E.KEYS,
+            "account_key",
+            "title",
+            *fit_names,
             *[c.column for c in cfg.custom],
             *[n for n in E.base_names(types, cfg) if n not in cfg.exclude],
         )
     )
     per_group = E.group_engagement(
-        events, keys, cfg,
+        events,
+        keys,
+        cfg,
         stage_history=tables.stage_history,
         recycled_stage=recycled_stage,
         disqualified_stage=disqualified_stage,

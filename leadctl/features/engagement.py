@@ -23,7 +23,9 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "type"
 
 
-def activity_vocabulary(activities: pl.LazyFrame, cfg: FeaturesConfig, before: datetime) -> list[str]:
+def activity_vocabulary(
+    activities: pl.LazyFrame, cfg: FeaturesConfig, before: datetime
+) -> list[str]:
     """The activity types that get their own features: the configured list, else the most
     frequent types seen before `before` (ties broken by name, so the choice is stable)."""
     if cfg.activity_types:
@@ -60,8 +62,14 @@ def base_names(types: list[str], cfg: FeaturesConfig) -> list[str]:
     names = []
     for s in type_slugs(types).values():
         names += [f"n_{s}_{w}d" for w in cfg.windows_days] + [f"days_since_{s}"]
-    names += ["days_since_last_activity", "decayed_engagement", f"distinct_assets_{maxw}d",
-              "negative_signals", "prior_opportunities", "lead_age_days"]
+    names += [
+        "days_since_last_activity",
+        "decayed_engagement",
+        f"distinct_assets_{maxw}d",
+        "negative_signals",
+        "prior_opportunities",
+        "lead_age_days",
+    ]
     if cfg.buying_group:
         names.append(f"colleagues_engaged_{maxw}d")
     return names
@@ -70,7 +78,11 @@ def base_names(types: list[str], cfg: FeaturesConfig) -> list[str]:
 def group_names(cfg: FeaturesConfig) -> list[str]:
     """Names of the product-group-specific engagement features."""
     return [f"pg_activities_{w}d" for w in cfg.windows_days] + [
-        "pg_decayed_engagement", "pg_days_since_last", "pg_share", "times_recycled", "times_disqualified",
+        "pg_decayed_engagement",
+        "pg_days_since_last",
+        "pg_share",
+        "times_recycled",
+        "times_disqualified",
     ]
 
 
@@ -138,29 +150,37 @@ def base_engagement(
     aggs += [
         age.filter(positive).min().floor().alias("days_since_last_activity"),
         (_weights(cfg) * half).sum().alias("decayed_engagement"),
-        pl.col("asset_id").filter(age < maxw).drop_nulls().n_unique().alias(f"distinct_assets_{maxw}d"),
+        pl.col("asset_id")
+        .filter(age < maxw)
+        .drop_nulls()
+        .n_unique()
+        .alias(f"distinct_assets_{maxw}d"),
         (~positive).sum().alias("negative_signals"),
     ]
     per_lead = events.group_by(KEYS).agg(aggs)
     counts = [n for n in base_names(types, cfg) if n.startswith(("n_", "distinct_", "negative_"))]
     out = (
-        keys.select(KEYS).unique()
+        keys.select(KEYS)
+        .unique()
         .join(per_lead, on=KEYS, how="left")
         .with_columns(pl.col(counts).fill_null(0), pl.col("decayed_engagement").fill_null(0.0))
         .join(created, on="lead_id", how="left")
         .with_columns(
-            lead_age_days=((pl.col("snapshot_at") - pl.col("created_at")).dt.total_microseconds()
-                           / _DAY_US).floor().clip(lower_bound=0)
+            lead_age_days=(
+                (pl.col("snapshot_at") - pl.col("created_at")).dt.total_microseconds() / _DAY_US
+            )
+            .floor()
+            .clip(lower_bound=0)
         )
         .drop("created_at")
     )
-    out = out.join(_prior_opportunities(keys, account_keys, opportunities), on=KEYS, how="left").with_columns(
-        pl.col("prior_opportunities").fill_null(0)
-    )
+    out = out.join(
+        _prior_opportunities(keys, account_keys, opportunities), on=KEYS, how="left"
+    ).with_columns(pl.col("prior_opportunities").fill_null(0))
     if cfg.buying_group:
-        out = out.join(_colleagues(events, keys, account_keys, cfg), on=KEYS, how="left").with_columns(
-            pl.col(f"colleagues_engaged_{maxw}d").fill_null(0)
-        )
+        out = out.join(
+            _colleagues(events, keys, account_keys, cfg), on=KEYS, how="left"
+        ).with_columns(pl.col(f"colleagues_engaged_{maxw}d").fill_null(0))
     names = base_names(types, cfg)
     return out.select(*KEYS, *[pl.col(n).cast(pl.Float64) for n in names])
 
@@ -169,7 +189,11 @@ def _prior_opportunities(
     keys: pl.LazyFrame, account_keys: pl.LazyFrame, opportunities: pl.LazyFrame
 ) -> pl.LazyFrame:
     """Opportunities (any group) of the lead or its account created before the snapshot."""
-    k = keys.select(KEYS).unique().join(account_keys.select("lead_id", "account_key"), on="lead_id", how="left")
+    k = (
+        keys.select(KEYS)
+        .unique()
+        .join(account_keys.select("lead_id", "account_key"), on="lead_id", how="left")
+    )
     opps = opportunities.select("opportunity_id", "lead_id", "account_id", "created_at")
     by_lead = k.join(opps.filter(pl.col("lead_id").is_not_null()).drop("account_id"), on="lead_id")
     by_acc = k.filter(pl.col("account_key").is_not_null()).join(
@@ -190,7 +214,10 @@ def _colleagues(
     """Other leads at the same account with positive activity in the largest window."""
     maxw = max(cfg.windows_days)
     active = (
-        events.filter(~pl.col("activity_type").is_in(cfg.negative_activity_types) & (pl.col("age_days") < maxw))
+        events.filter(
+            ~pl.col("activity_type").is_in(cfg.negative_activity_types)
+            & (pl.col("age_days") < maxw)
+        )
         .select(KEYS)
         .unique()
         .join(account_keys.select("lead_id", "account_key"), on="lead_id", how="inner")
@@ -198,13 +225,16 @@ def _colleagues(
     )
     per_account = active.group_by(["account_key", "snapshot_at"]).agg(pl.len().alias("n_active"))
     return (
-        keys.select(KEYS).unique()
+        keys.select(KEYS)
+        .unique()
         .join(account_keys.select("lead_id", "account_key"), on="lead_id", how="left")
         .join(per_account, on=["account_key", "snapshot_at"], how="left")
         .join(active.select(KEYS).with_columns(me=pl.lit(1)), on=KEYS, how="left")
         .select(
             *KEYS,
-            (pl.col("n_active").fill_null(0) - pl.col("me").fill_null(0)).alias(f"colleagues_engaged_{maxw}d"),
+            (pl.col("n_active").fill_null(0) - pl.col("me").fill_null(0)).alias(
+                f"colleagues_engaged_{maxw}d"
+            ),
         )
     )
 
@@ -235,10 +265,12 @@ def group_engagement(
     hist_general = hist.filter(pl.col("product_group").is_null()).drop("product_group")
     hist_by_group = hist.filter(pl.col("product_group").is_not_null())
     cols = [*GROUP_KEYS, "stage", "changed_at"]
-    stage_rows = pl.concat([
-        k.join(hist_by_group, on=["lead_id", "product_group"]).select(cols),
-        k.join(hist_general, on="lead_id").select(cols),
-    ])
+    stage_rows = pl.concat(
+        [
+            k.join(hist_by_group, on=["lead_id", "product_group"]).select(cols),
+            k.join(hist_general, on="lead_id").select(cols),
+        ]
+    )
     stages = (
         stage_rows.filter(pl.col("changed_at") < pl.col("snapshot_at"))
         .group_by(GROUP_KEYS)
@@ -247,7 +279,10 @@ def group_engagement(
             (pl.col("stage") == disqualified_stage).sum().alias("times_disqualified"),
         )
     )
-    counts = [f"pg_activities_{w}d" for w in cfg.windows_days] + ["times_recycled", "times_disqualified"]
+    counts = [f"pg_activities_{w}d" for w in cfg.windows_days] + [
+        "times_recycled",
+        "times_disqualified",
+    ]
     out = (
         k.join(per_group, on=GROUP_KEYS, how="left")
         .join(all_tagged, on=KEYS, how="left")

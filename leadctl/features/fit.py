@@ -7,6 +7,8 @@ so they are taken as they are now (CRMs do not version them); no sales-set field
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from leadctl.config.scoring import FeaturesConfig
@@ -30,7 +32,7 @@ FIT_FEATURES: list[tuple[str, str, str]] = [
 ]
 
 
-def _opt(schema: pl.Schema, name: str, dtype: pl.DataType) -> pl.Expr:
+def _opt(schema: pl.Schema, name: str, dtype: Any) -> pl.Expr:
     """A column that may be absent from an export (optional canonical columns)."""
     return pl.col(name) if name in schema else pl.lit(None, dtype=dtype).alias(name)
 
@@ -43,7 +45,9 @@ def account_keys(leads: pl.LazyFrame, accounts: pl.LazyFrame) -> pl.LazyFrame:
     """
     acc_schema = accounts.collect_schema()
     by_domain = (
-        accounts.select("account_id", domain=P.website_domain(_opt(acc_schema, "domain", pl.String)))
+        accounts.select(
+            "account_id", domain=P.website_domain(_opt(acc_schema, "domain", pl.String))
+        )
         .filter(pl.col("domain").is_not_null())
         .group_by("domain")
         .agg(pl.col("account_id").min().alias("domain_account"))
@@ -53,17 +57,18 @@ def account_keys(leads: pl.LazyFrame, accounts: pl.LazyFrame) -> pl.LazyFrame:
     base = leads.select(
         "lead_id",
         account_id=_opt(schema, "account_id", pl.String),
-        domain=pl.when(P.email_domain_type(email).is_in(["corporate", "role"])).then(P.email_domain(email)),
+        domain=pl.when(P.email_domain_type(email).is_in(["corporate", "role"])).then(
+            P.email_domain(email)
+        ),
     )
-    return (
-        base.join(by_domain, on="domain", how="left")
-        .select(
-            "lead_id",
-            account_key=pl.coalesce("account_id", "domain_account"),
-            account_match=pl.when(pl.col("account_id").is_not_null()).then(pl.lit("account_id"))
-            .when(pl.col("domain_account").is_not_null()).then(pl.lit("domain"))
-            .otherwise(pl.lit("none")),
-        )
+    return base.join(by_domain, on="domain", how="left").select(
+        "lead_id",
+        account_key=pl.coalesce("account_id", "domain_account"),
+        account_match=pl.when(pl.col("account_id").is_not_null())
+        .then(pl.lit("account_id"))
+        .when(pl.col("domain_account").is_not_null())
+        .then(pl.lit("domain"))
+        .otherwise(pl.lit("none")),
     )
 
 
@@ -85,6 +90,7 @@ def fit_frame(leads: pl.LazyFrame, accounts: pl.LazyFrame, cfg: FeaturesConfig) 
     base = leads.select(
         "lead_id",
         "created_at",
+        *[pl.col(c).alias(f"__custom_{c}") for c in custom],
         title=_opt(ls, "title", pl.String),
         email=_opt(ls, "email", pl.String),
         phone=_opt(ls, "phone", pl.String),
@@ -93,7 +99,6 @@ def fit_frame(leads: pl.LazyFrame, accounts: pl.LazyFrame, cfg: FeaturesConfig) 
         lead_revenue=_opt(ls, "annual_revenue", pl.Float64),
         lead_country=_opt(ls, "country", pl.String),
         lead_source_raw=_opt(ls, "lead_source", pl.String),
-        *[pl.col(c).alias(f"__custom_{c}") for c in custom],
     )
     joined = base.join(account_keys(leads, accounts), on="lead_id", how="left").join(
         acc, on="account_key", how="left"
@@ -106,6 +111,7 @@ def fit_frame(leads: pl.LazyFrame, accounts: pl.LazyFrame, cfg: FeaturesConfig) 
         "account_key",
         "created_at",
         "title",
+        *[f"__custom_{c}" for c in custom],
         seniority=P.seniority(pl.col("title")),
         job_function=P.job_function(pl.col("title")),
         industry=_tidy(pl.coalesce("lead_industry", "acc_industry")),
@@ -118,8 +124,9 @@ def fit_frame(leads: pl.LazyFrame, accounts: pl.LazyFrame, cfg: FeaturesConfig) 
         has_account=pl.col("acc_known").fill_null(False).cast(pl.Float64),
         named_account=pl.col("acc_named").fill_null(False).cast(pl.Float64),
         target_account=pl.col("acc_target").fill_null(False).cast(pl.Float64),
-        has_phone=(pl.col("phone").str.strip_chars().str.len_chars().fill_null(0) > 0).cast(pl.Float64),
-        *[pl.col(f"__custom_{c}").alias(f"__custom_{c}") for c in custom],
+        has_phone=(pl.col("phone").str.strip_chars().str.len_chars().fill_null(0) > 0).cast(
+            pl.Float64
+        ),
     )
     return out
 

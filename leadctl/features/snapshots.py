@@ -37,7 +37,7 @@ def cutoff(day: date) -> datetime:
 
 
 def snapshot_dates(as_of: date, label: LabelConfig, snapshots: SnapshotsConfig) -> list[date]:
-    """Regular snapshot dates ending H days before as_of (one date, as_of, for an outcome column)."""
+    """Regular snapshot dates ending H days before as_of (just as_of for an outcome column)."""
     if label.source == "outcome_column":
         return [as_of]
     last = as_of - timedelta(days=label.horizon_days)
@@ -81,17 +81,24 @@ def outcome_events(
     )
     linked = [opps.filter(pl.col("lead_id").is_not_null()).drop("account_id")]
     if label.account_mode:
-        by_account = opps.filter(pl.col("account_id").is_not_null()).drop("lead_id").join(
-            account_keys.filter(pl.col("account_key").is_not_null()).select(
-                "lead_id", account_id=pl.col("account_key")
-            ),
-            on="account_id",
-        ).drop("account_id")
+        by_account = (
+            opps.filter(pl.col("account_id").is_not_null())
+            .drop("lead_id")
+            .join(
+                account_keys.filter(pl.col("account_key").is_not_null()).select(
+                    "lead_id", account_id=pl.col("account_key")
+                ),
+                on="account_id",
+            )
+            .drop("account_id")
+        )
         linked.append(by_account.select("lead_id", "product_group", "opened_at", "event_at"))
     events = pl.concat(linked, how="vertical_relaxed")
     tagged = events.filter(pl.col("product_group").is_not_null())
-    untagged = events.filter(pl.col("product_group").is_null()).drop("product_group").join(
-        group_frame, how="cross"
+    untagged = (
+        events.filter(pl.col("product_group").is_null())
+        .drop("product_group")
+        .join(group_frame, how="cross")
     )
     cols = ["lead_id", "product_group", "event_at", "opened_at"]
     return pl.concat([tagged.select(cols), untagged.select(cols)]).filter(
@@ -109,7 +116,9 @@ def training_examples(
     """(lead_id, product_group, snapshot_at, label) for every lead known and not yet in sales."""
     if label.source == "outcome_column":
         return _outcome_column_examples(tables.leads, groups, dates[0], label)
-    snaps = pl.DataFrame({"snapshot_at": [cutoff(d) for d in dates]}, schema={"snapshot_at": UTC_DT})
+    snaps = pl.DataFrame(
+        {"snapshot_at": [cutoff(d) for d in dates]}, schema={"snapshot_at": UTC_DT}
+    )
     keys = (
         tables.leads.select("lead_id", "created_at")
         .join(pl.DataFrame({"product_group": groups}).lazy(), how="cross")
@@ -133,7 +142,9 @@ def training_examples(
     return (
         keys.join(flags, on=["lead_id", "product_group", "snapshot_at"], how="left")
         .filter(~pl.col("already").fill_null(False))
-        .select("lead_id", "product_group", "snapshot_at", label=pl.col("positive").fill_null(False))
+        .select(
+            "lead_id", "product_group", "snapshot_at", label=pl.col("positive").fill_null(False)
+        )
         .sort(["product_group", "snapshot_at", "lead_id"])
     )
 
@@ -146,8 +157,9 @@ def _outcome_column_examples(
     schema = leads.collect_schema()
     if column not in schema:
         raise ConfigError(
-            f"train.label.outcome_column '{column}' is not a column of the leads table; declare it "
-            "under inputs.tables.leads.extra_columns (e.g. converted: {source: Converted, type: bool})"
+            f"train.label.outcome_column '{column}' is not a column of the leads table; declare "
+            "it under inputs.tables.leads.extra_columns "
+            "(e.g. converted: {source: Converted, type: bool})"
         )
     return (
         leads.select("lead_id", label=_truthy(pl.col(column), schema[column]))

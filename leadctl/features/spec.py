@@ -43,8 +43,13 @@ class Feature:
 
 
 _FIT_PHRASES = {
-    "seniority": "title", "job_function": "title", "email_domain_type": "email",
-    "has_account": "flag", "named_account": "flag", "target_account": "flag", "has_phone": "flag",
+    "seniority": "title",
+    "job_function": "title",
+    "email_domain_type": "email",
+    "has_account": "flag",
+    "named_account": "flag",
+    "target_account": "flag",
+    "has_phone": "flag",
 }
 _FLAGS = {
     "has_account": ("Company matched to an account", "No matching account"),
@@ -65,48 +70,108 @@ def feature_defs(cfg: FeaturesConfig, types: list[str]) -> list[Feature]:
     """Every candidate feature for this config and activity vocabulary (before any exclusion)."""
     out: list[Feature] = []
     for name, kind, label in FIT_FEATURES:
-        params = {}
+        params: dict[str, Any] = {}
         if name in _FLAGS:
             params = {"yes": _FLAGS[name][0], "no": _FLAGS[name][1]}
-        out.append(Feature(name, kind, "fit", label, _FIT_PHRASES.get(name, "category"), params=params))
+        out.append(
+            Feature(name, kind, "fit", label, _FIT_PHRASES.get(name, "category"), params=params)
+        )
     maxw = max(cfg.windows_days)
     for t, s in E.type_slugs(types).items():
         for w in cfg.windows_days:
-            out.append(Feature(f"n_{s}_{w}d", "numeric", "engagement", f"{t} ({w} d)", "count",
-                               params={"type": t, "window": w}))
-        out.append(Feature(f"days_since_{s}", "numeric", "engagement", f"Days since {t}", "days_since",
-                           params={"type": t}))
-    for name, label, phrase, params in [
+            out.append(
+                Feature(
+                    f"n_{s}_{w}d",
+                    "numeric",
+                    "engagement",
+                    f"{t} ({w} d)",
+                    "count",
+                    params={"type": t, "window": w},
+                )
+            )
+        out.append(
+            Feature(
+                f"days_since_{s}",
+                "numeric",
+                "engagement",
+                f"Days since {t}",
+                "days_since",
+                params={"type": t},
+            )
+        )
+    lead_level: list[tuple[str, str, str, dict[str, Any]]] = [
         ("days_since_last_activity", "Days since last activity", "days_since", {"type": None}),
         ("decayed_engagement", "Recent engagement", "decayed", {"half_life": cfg.half_life_days}),
         (f"distinct_assets_{maxw}d", f"Distinct assets ({maxw} d)", "assets", {"window": maxw}),
         ("negative_signals", "Unsubscribes, bounces, complaints", "negatives", {}),
         ("prior_opportunities", "Earlier opportunities", "prior_opps", {}),
         ("lead_age_days", "Lead age", "lead_age", {}),
-    ]:
+    ]
+    for name, label, phrase, params in lead_level:
         out.append(Feature(name, "numeric", "engagement", label, phrase, params=params))
     if cfg.buying_group:
-        out.append(Feature(f"colleagues_engaged_{maxw}d", "numeric", "engagement",
-                           f"Engaged colleagues ({maxw} d)", "colleagues", params={"window": maxw}))
+        out.append(
+            Feature(
+                f"colleagues_engaged_{maxw}d",
+                "numeric",
+                "engagement",
+                f"Engaged colleagues ({maxw} d)",
+                "colleagues",
+                params={"window": maxw},
+            )
+        )
     for w in cfg.windows_days:
-        out.append(Feature(f"pg_activities_{w}d", "numeric", "engagement", f"Product group activities ({w} d)",
-                           "pg_count", params={"window": w}))
+        out.append(
+            Feature(
+                f"pg_activities_{w}d",
+                "numeric",
+                "engagement",
+                f"Product group activities ({w} d)",
+                "pg_count",
+                params={"window": w},
+            )
+        )
     out += [
-        Feature("pg_decayed_engagement", "numeric", "engagement", "Recent product group engagement", "pg_decayed"),
-        Feature("pg_days_since_last", "numeric", "engagement", "Days since product group activity", "pg_days"),
+        Feature(
+            "pg_decayed_engagement",
+            "numeric",
+            "engagement",
+            "Recent product group engagement",
+            "pg_decayed",
+        ),
+        Feature(
+            "pg_days_since_last",
+            "numeric",
+            "engagement",
+            "Days since product group activity",
+            "pg_days",
+        ),
         Feature("pg_share", "numeric", "engagement", "Share of product activity", "pg_share"),
         Feature("times_recycled", "numeric", "engagement", "Times recycled", "recycled"),
-        Feature("times_disqualified", "numeric", "engagement", "Times disqualified", "disqualified"),
+        Feature(
+            "times_disqualified", "numeric", "engagement", "Times disqualified", "disqualified"
+        ),
     ]
     out = [f for f in out if f.name not in cfg.exclude]
     for c in cfg.custom:
         phrase = "category" if c.kind == "categorical" else "number"
-        out.append(Feature(c.column, c.kind, c.group, c.label or c.column, phrase, source="custom",
-                           params={"column": c.column}))
+        out.append(
+            Feature(
+                c.column,
+                c.kind,
+                c.group,
+                c.label or c.column,
+                phrase,
+                source="custom",
+                params={"column": c.column},
+            )
+        )
     return out
 
 
-def learn_categories(frame: pl.DataFrame, features: list[Feature], cfg: FeaturesConfig) -> list[Feature]:
+def learn_categories(
+    frame: pl.DataFrame, features: list[Feature], cfg: FeaturesConfig
+) -> list[Feature]:
     """Fix each categorical feature's categories from training rows: frequent values by count,
     the rest folded into "(other)". Code i is categories[i]; null stays missing."""
     out = []
@@ -115,8 +180,10 @@ def learn_categories(frame: pl.DataFrame, features: list[Feature], cfg: Features
             out.append(f)
             continue
         counts = (
-            frame.select(pl.col(f.name).cast(pl.String).alias("v")).drop_nulls()
-            .group_by("v").agg(pl.len().alias("n"))
+            frame.select(pl.col(f.name).cast(pl.String).alias("v"))
+            .drop_nulls()
+            .group_by("v")
+            .agg(pl.len().alias("n"))
             .sort(["n", "v"], descending=[True, False])
         )
         keep = counts.filter(pl.col("n") >= cfg.min_category_count).head(cfg.max_categories - 1)
@@ -141,8 +208,13 @@ def encode(frame: pl.DataFrame, features: list[Feature]) -> np.ndarray:
             default = float(cats.index(OTHER)) if OTHER in cats else None
             mapping = {c: float(i) for i, c in enumerate(cats)}
             expr = (
-                pl.when(col.is_null()).then(None)
-                .otherwise(col.cast(pl.String).replace_strict(mapping, default=default, return_dtype=pl.Float32))
+                pl.when(col.is_null())
+                .then(None)
+                .otherwise(
+                    col.cast(pl.String).replace_strict(
+                        mapping, default=default, return_dtype=pl.Float32
+                    )
+                )
             )
             exprs.append(expr.cast(pl.Float32).alias(f.name))
         else:
@@ -153,8 +225,10 @@ def encode(frame: pl.DataFrame, features: list[Feature]) -> np.ndarray:
 
 
 def spec_differences(
-    trained: list[dict[str, Any]], trained_settings: dict[str, Any],
-    current: list[Feature], current_settings: dict[str, Any],
+    trained: list[dict[str, Any]],
+    trained_settings: dict[str, Any],
+    current: list[Feature],
+    current_settings: dict[str, Any],
 ) -> list[str]:
     """What differs between the features a model was trained with and what the config and data
     provide now; empty when they match."""
@@ -164,12 +238,16 @@ def spec_differences(
     missing = sorted(set(was) - set(now))
     added = sorted(set(now) - set(was))
     if missing:
-        out.append("the model uses features the data/config no longer provide: " + ", ".join(missing))
+        out.append(
+            "the model uses features the data/config no longer provide: " + ", ".join(missing)
+        )
     if added:
         out.append("the config adds features the model was not trained with: " + ", ".join(added))
     for name in sorted(set(was) & set(now)):
         if was[name]["kind"] != now[name].kind:
-            out.append(f"feature {name} was {was[name]['kind']} in training, is {now[name].kind} now")
+            out.append(
+                f"feature {name} was {was[name]['kind']} in training, is {now[name].kind} now"
+            )
     for key in sorted(set(trained_settings) | set(current_settings)):
         if trained_settings.get(key) != current_settings.get(key):
             out.append(

@@ -74,7 +74,9 @@ def fit_platt(raw: np.ndarray, y: np.ndarray, *, iterations: int = 50) -> dict[s
         p = 1 / (1 + np.exp(-(a * z + b)))
         g = np.array([np.sum((p - t) * z), np.sum(p - t)]) + 1e-6 * np.array([a - 1, b])
         wgt = p * (1 - p)
-        h = np.array([[np.sum(wgt * z * z), np.sum(wgt * z)], [np.sum(wgt * z), np.sum(wgt)]]) + 1e-6 * np.eye(2)
+        h = np.array(
+            [[np.sum(wgt * z * z), np.sum(wgt * z)], [np.sum(wgt * z), np.sum(wgt)]]
+        ) + 1e-6 * np.eye(2)
         step = np.linalg.solve(h, g)
         a, b = a - step[0], b - step[1]
         if np.abs(step).max() < 1e-10:
@@ -98,4 +100,6 @@ def apply_calibrator(cal: dict[str, Any], raw: np.ndarray) -> np.ndarray:
         return np.clip(np.interp(raw, x, y), FLOOR, 1.0 - FLOOR)
     if method == "platt":
         return np.clip(1 / (1 + np.exp(-(cal["a"] * _logit(raw) + cal["b"]))), FLOOR, 1.0 - FLOOR)
-    raise ModelError(f"unknown calibration method {method!r} in calibration.json; retrain with `leadctl train`")
+    raise ModelError(
+        f"unknown calibration method {method!r} in calibration.json; retrain with `leadctl train`"
+    )

@@ -43,7 +43,10 @@ def categorical_summary(values: pl.Series) -> dict[str, Any]:
     """Share of rows per category (missing as its own bucket)."""
     n = len(values)
     counts = values.cast(pl.String).fill_null(MISSING).value_counts(sort=True, name="n")
-    shares = {str(r[0]): float(r[1] / n) for r in counts.sort(["n", values.name], descending=[True, False]).iter_rows()}
+    shares = {
+        str(r[0]): float(r[1] / n)
+        for r in counts.sort(["n", values.name], descending=[True, False]).iter_rows()
+    }
     return {"kind": "categorical", "shares": shares}
 
 
@@ -76,7 +79,11 @@ def psi(summary: dict[str, Any], values: pl.Series | np.ndarray) -> float:
         now = categorical_summary(series)["shares"]
         keys = sorted(set(summary["shares"]) | set(now))
         return _psi([summary["shares"].get(k, 0.0) for k in keys], [now.get(k, 0.0) for k in keys])
-    v = values.cast(pl.Float64).to_numpy() if isinstance(values, pl.Series) else np.asarray(values, np.float64)
+    v = (
+        values.cast(pl.Float64).to_numpy()
+        if isinstance(values, pl.Series)
+        else np.asarray(values, np.float64)
+    )
     n = len(v)
     if n == 0:
         return 0.0

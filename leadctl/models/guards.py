@@ -34,18 +34,30 @@ def label_shortfall(frame: pl.DataFrame, cfg: GuardsConfig) -> str | None:
     return "only " + " and ".join(missing) if missing else None
 
 
-def leakage(frame: pl.DataFrame, y: np.ndarray, features: list[Feature], cfg: GuardsConfig) -> list[Exclusion]:
+def leakage(
+    frame: pl.DataFrame, y: np.ndarray, features: list[Feature], cfg: GuardsConfig
+) -> list[Exclusion]:
     """Features that look like the answer: set by sales after contact, or separating the classes
     almost perfectly on their own (univariate AUC >= guards.leakage_auc on the training rows)."""
     out = []
     for f in features:
         column = f.params.get("column", f.name)
         if f.source == "custom" and column in cfg.set_by_sales:
-            out.append(Exclusion(f.name, f"set by sales after contact (guards.set_by_sales: {column})",
-                                 f.name in cfg.allow_features))
+            out.append(
+                Exclusion(
+                    f.name,
+                    f"set by sales after contact (guards.set_by_sales: {column})",
+                    f.name in cfg.allow_features,
+                )
+            )
             continue
         a = univariate_auc(frame[f.name], y, categorical=f.kind == "categorical")
         if not np.isnan(a) and a >= cfg.leakage_auc:
-            out.append(Exclusion(f.name, f"univariate AUC {a:.3f} >= {cfg.leakage_auc} on the training rows",
-                                 f.name in cfg.allow_features))
+            out.append(
+                Exclusion(
+                    f.name,
+                    f"univariate AUC {a:.3f} >= {cfg.leakage_auc} on the training rows",
+                    f.name in cfg.allow_features,
+                )
+            )
     return out

@@ -5,6 +5,8 @@ rows give a byte-identical text model; persisted only as LightGBM's text format.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -51,20 +53,36 @@ class BinaryModel:
         self.features = features
         self.cfg = cfg
 
-    def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray) -> BinaryModel:
-        """Train with early stopping on the validation rows (a later period than the training rows)."""
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray
+    ) -> BinaryModel:
+        """Train with early stopping on the validation rows (a later period than training)."""
         names = [f.name for f in self.features]
         cats = [i for i, f in enumerate(self.features) if f.kind == "categorical"]
         params = _params(self.cfg, y)
-        train = lgb.Dataset(X, label=y.astype(np.float64), feature_name=names,
-                            categorical_feature=cats, params={"verbosity": -1}, free_raw_data=True)
+        train = lgb.Dataset(
+            X,
+            label=y.astype(np.float64),
+            feature_name=names,
+            categorical_feature=cats,
+            params={"verbosity": -1},
+            free_raw_data=True,
+        )
         valid = lgb.Dataset(X_val, label=y_val.astype(np.float64), reference=train)
-        callbacks = []
+        callbacks: list[Callable[..., Any]] = []
         if len(np.unique(y_val)) == 2:
             callbacks.append(lgb.early_stopping(self.cfg.early_stopping_rounds, verbose=False))
-        self.booster_ = lgb.train(params, train, num_boost_round=self.cfg.max_rounds,
-                                  valid_sets=[valid], valid_names=["holdout"], callbacks=callbacks)
-        self.best_iteration_ = int(self.booster_.best_iteration or self.booster_.current_iteration())
+        self.booster_ = lgb.train(
+            params,
+            train,
+            num_boost_round=self.cfg.max_rounds,
+            valid_sets=[valid],
+            valid_names=["holdout"],
+            callbacks=callbacks,
+        )
+        self.best_iteration_ = int(
+            self.booster_.best_iteration or self.booster_.current_iteration()
+        )
         return self
 
     def model_text(self) -> str:
@@ -73,7 +91,9 @@ class BinaryModel:
 
     def importance(self) -> dict[str, float]:
         """Total gain per feature (what the card's top features list ranks by)."""
-        gains = self.booster_.feature_importance(importance_type="gain", iteration=self.best_iteration_)
+        gains = self.booster_.feature_importance(
+            importance_type="gain", iteration=self.best_iteration_
+        )
         return {f.name: float(g) for f, g in zip(self.features, gains, strict=True)}
 
 
@@ -82,7 +102,9 @@ def load_booster(text: str, where: str) -> lgb.Booster:
     try:
         return lgb.Booster(model_str=text)
     except lgb.basic.LightGBMError as exc:
-        raise ModelError(f"{where} is not a readable LightGBM model ({exc}); retrain with `leadctl train`") from None
+        raise ModelError(
+            f"{where} is not a readable LightGBM model ({exc}); retrain with `leadctl train`"
+        ) from None
 
 
 def predict_raw(booster: lgb.Booster, X: np.ndarray, num_threads: int) -> np.ndarray:
@@ -96,5 +118,7 @@ def contributions(booster: lgb.Booster, X: np.ndarray, num_threads: int) -> np.n
     """TreeSHAP contributions in log-odds (rows × features; the bias column is dropped)."""
     if X.shape[0] == 0:
         return np.zeros((0, booster.num_feature()), dtype=np.float64)
-    out = np.asarray(booster.predict(X, pred_contrib=True, num_threads=num_threads), dtype=np.float64)
+    out = np.asarray(
+        booster.predict(X, pred_contrib=True, num_threads=num_threads), dtype=np.float64
+    )
     return out[:, :-1]

@@ -42,7 +42,7 @@ def brier(y: np.ndarray, p: np.ndarray) -> float:
 
 
 def top_decile(y: np.ndarray, score: np.ndarray) -> tuple[float, float]:
-    """(lift, capture) of the 10 % highest-scored rows: their rate / base rate, share of positives."""
+    """(lift, capture) of the top 10 % by score: their rate / base rate, share of positives."""
     y = np.asarray(y, dtype=bool)
     n = len(y)
     if n == 0 or not y.any():
@@ -62,11 +62,13 @@ def calibration_table(y: np.ndarray, p: np.ndarray, bins: int) -> list[dict[str,
     order = np.lexsort((np.arange(len(p)), p))
     out = []
     for part in np.array_split(order, min(bins, len(order))):
-        out.append({
-            "rows": int(len(part)),
-            "predicted": float(p[part].mean()),
-            "observed": float(y[part].mean()),
-        })
+        out.append(
+            {
+                "rows": int(len(part)),
+                "predicted": float(p[part].mean()),
+                "observed": float(y[part].mean()),
+            }
+        )
     return out
 
 
@@ -92,7 +94,9 @@ def univariate_auc(values: pl.Series, y: np.ndarray, *, categorical: bool) -> fl
     yv = np.asarray(y, dtype=bool)
     if categorical:
         frame = pl.DataFrame({"v": values.cast(pl.String).fill_null("\x00missing"), "y": yv})
-        score = frame.with_columns(pl.col("y").cast(pl.Float64).mean().over("v").alias("s"))["s"].to_numpy()
+        score = frame.with_columns(pl.col("y").cast(pl.Float64).mean().over("v").alias("s"))[
+            "s"
+        ].to_numpy()
     else:
         v = values.cast(pl.Float64).to_numpy()
         score = np.where(np.isnan(v), -np.inf, v)

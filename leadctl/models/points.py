@@ -52,7 +52,8 @@ def check_attributes(model: PointsModelConfig, available: dict[str, str], group:
             problems.append(f"'{attr.feature}' is categorical: use choices, not at_least")
     if problems:
         raise ConfigError(
-            f"points model for product group {group}: " + "; ".join(problems)
+            f"points model for product group {group}: "
+            + "; ".join(problems)
             + f". Demographic features available: {', '.join(sorted(available))}"
         )
 
@@ -61,17 +62,23 @@ def _demographic_points(attr: DemographicAttribute) -> pl.Expr:
     col = pl.col(attr.feature)
     if attr.choices:
         priority = col.cast(pl.String).replace_strict(
-            {k: float(v) for k, v in attr.choices.items()}, default=float(attr.other), return_dtype=pl.Float64
+            {k: float(v) for k, v in attr.choices.items()},
+            default=float(attr.other),
+            return_dtype=pl.Float64,
         )
     else:
         priority = pl.lit(float(attr.other))
         for bound, prio in sorted(attr.at_least.items()):
-            priority = pl.when(col.cast(pl.Float64) >= bound).then(pl.lit(float(prio))).otherwise(priority)
+            priority = (
+                pl.when(col.cast(pl.Float64) >= bound).then(pl.lit(float(prio))).otherwise(priority)
+            )
     priority = pl.when(col.is_null()).then(pl.lit(float(attr.missing))).otherwise(priority)
     return priority * attr.weight / 10.0
 
 
-def behaviour_counts(events: pl.LazyFrame, keys: pl.LazyFrame, model: PointsModelConfig) -> pl.LazyFrame:
+def behaviour_counts(
+    events: pl.LazyFrame, keys: pl.LazyFrame, model: PointsModelConfig
+) -> pl.LazyFrame:
     """GROUP_KEYS + one column per behavioural attribute: the (decayed) count it is scored on.
 
     `events` are point-in-time activities with age_days (see features.engagement); counts for
@@ -80,21 +87,28 @@ def behaviour_counts(events: pl.LazyFrame, keys: pl.LazyFrame, model: PointsMode
     if not model.behavioural:
         return keys.select(GROUP_KEYS)
     age = pl.col("age_days")
-    lead_aggs, group_aggs = [], []
+    lead_aggs: list[pl.Expr] = []
+    group_aggs: list[pl.Expr] = []
     for i, attr in enumerate(model.behavioural):
         hit = pl.col("activity_type").is_in(attr.activity_types)
         if attr.window_days is not None:
             value = (hit & (age < attr.window_days)).cast(pl.Float64)
         else:
             value = hit.cast(pl.Float64) * 0.5 ** (age / attr.half_life_days)
-        (group_aggs if attr.product_group_only else lead_aggs).append(value.sum().alias(f"beh_{i}_n"))
+        (group_aggs if attr.product_group_only else lead_aggs).append(
+            value.sum().alias(f"beh_{i}_n")
+        )
     k = keys.select(GROUP_KEYS)
     out = k
     if lead_aggs:
         per_lead = events.group_by(["lead_id", "snapshot_at"]).agg(lead_aggs)
         out = out.join(per_lead, on=["lead_id", "snapshot_at"], how="left")
     if group_aggs:
-        per_group = events.filter(pl.col("product_group").is_not_null()).group_by(GROUP_KEYS).agg(group_aggs)
+        per_group = (
+            events.filter(pl.col("product_group").is_not_null())
+            .group_by(GROUP_KEYS)
+            .agg(group_aggs)
+        )
         out = out.join(per_group, on=GROUP_KEYS, how="left")
     names = [f"beh_{i}_n" for i in range(len(model.behavioural))]
     return out.with_columns(pl.col(names).fill_null(0.0))
@@ -133,6 +147,12 @@ def behaviour_phrase(i: int, attr: BehaviouralAttribute) -> pl.Expr:
     n = pl.col(f"beh_{i}_n")
     if attr.window_days is not None:
         count = n.round(0).cast(pl.Int64).cast(pl.String)
-        return pl.format("{}: {} in the last {} days", pl.lit(attr.name), count, pl.lit(attr.window_days))
-    return pl.format("{}: {} (recent activity weighted, half-life {} days)", pl.lit(attr.name),
-                     n.round(1).cast(pl.String), pl.lit(f"{attr.half_life_days:g}"))
+        return pl.format(
+            "{}: {} in the last {} days", pl.lit(attr.name), count, pl.lit(attr.window_days)
+        )
+    return pl.format(
+        "{}: {} (recent activity weighted, half-life {} days)",
+        pl.lit(attr.name),
+        n.round(1).cast(pl.String),
+        pl.lit(f"{attr.half_life_days:g}"),
+    )

@@ -49,8 +49,10 @@ def _int(expr: pl.Expr) -> pl.Expr:
 
 def _ago(days: pl.Expr) -> pl.Expr:
     return (
-        pl.when(days <= 0).then(pl.lit("today"))
-        .when(days < 2).then(pl.lit("yesterday"))
+        pl.when(days <= 0)
+        .then(pl.lit("today"))
+        .when(days < 2)
+        .then(pl.lit("yesterday"))
         .otherwise(pl.format("{} days ago", _int(days)))
     )
 
@@ -59,7 +61,9 @@ def _fmt(template: str, *args: pl.Expr | str) -> pl.Expr:
     return pl.format(template, *[pl.lit(a) if isinstance(a, str) else a for a in args])
 
 
-def phrase(feature: Feature, *, group: str, activity_phrases: dict[str, str], lookback_days: int) -> pl.Expr:
+def phrase(
+    feature: Feature, *, group: str, activity_phrases: dict[str, str], lookback_days: int
+) -> pl.Expr:
     """A String expression wording `feature`'s raw value (column of the same name).
 
     Evaluated where a boolean `_for` column says the driver's direction, so a small count that
@@ -73,64 +77,133 @@ def phrase(feature: Feature, *, group: str, activity_phrases: dict[str, str], lo
     what = activity_phrases.get(p.get("type") or "", p.get("type") or "")
     out: pl.Expr
     if kind == "title":
-        out = pl.when(pl.col("title").is_not_null()).then(pl.format("Title: {}", pl.col("title"))).otherwise(
-            pl.lit("No job title"))
+        out = (
+            pl.when(pl.col("title").is_not_null())
+            .then(pl.format("Title: {}", pl.col("title")))
+            .otherwise(pl.lit("No job title"))
+        )
     elif kind == "email":
-        out = v.cast(pl.String).replace_strict(EMAIL_PHRASES, default="E-mail address", return_dtype=pl.String)
+        out = v.cast(pl.String).replace_strict(
+            EMAIL_PHRASES, default="E-mail address", return_dtype=pl.String
+        )
     elif kind == "flag":
-        out = pl.when(v > 0.5).then(pl.lit(p.get("yes", feature.label))).otherwise(pl.lit(p.get("no", feature.label)))
+        out = (
+            pl.when(v > 0.5)
+            .then(pl.lit(p.get("yes", feature.label)))
+            .otherwise(pl.lit(p.get("no", feature.label)))
+        )
     elif kind == "count":
-        out = pl.when(v > 0).then(_fmt("{} {}× in the last {} days", what, _int(v), str(p["window"]))).otherwise(
-            _fmt("No “{}” in the last {} days", p["type"], str(p["window"])))
+        out = (
+            pl.when(v > 0)
+            .then(_fmt("{} {}× in the last {} days", what, _int(v), str(p["window"])))
+            .otherwise(_fmt("No “{}” in the last {} days", p["type"], str(p["window"])))
+        )
     elif kind == "days_since" and p.get("type"):
-        out = pl.when(v.is_null()).then(_fmt("No “{}” in the last {} days", p["type"], str(lookback_days))).otherwise(
-            _fmt("{} {}", what, _ago(v)))
+        out = (
+            pl.when(v.is_null())
+            .then(_fmt("No “{}” in the last {} days", p["type"], str(lookback_days)))
+            .otherwise(_fmt("{} {}", what, _ago(v)))
+        )
     elif kind == "days_since":
-        out = pl.when(v.is_null()).then(pl.lit(f"No activity in the last {lookback_days} days")).otherwise(
-            _fmt("Last activity {}", _ago(v)))
+        out = (
+            pl.when(v.is_null())
+            .then(pl.lit(f"No activity in the last {lookback_days} days"))
+            .otherwise(_fmt("Last activity {}", _ago(v)))
+        )
     elif kind in ("decayed", "pg_decayed"):
         scope = "" if kind == "decayed" else f" {group}"
         level = pl.when(against).then(pl.lit("Low")).otherwise(pl.lit("High"))
         out = _fmt("{} recent{} engagement (level {})", level, scope, v.round(1).cast(pl.String))
     elif kind == "assets":
-        out = pl.when(v > 0).then(_fmt("Engaged with {} different assets in the last {} days", _int(v),
-                                       str(p["window"]))).otherwise(
-            pl.lit(f"No content engagement in the last {p['window']} days"))
+        out = (
+            pl.when(v > 0)
+            .then(
+                _fmt(
+                    "Engaged with {} different assets in the last {} days",
+                    _int(v),
+                    str(p["window"]),
+                )
+            )
+            .otherwise(pl.lit(f"No content engagement in the last {p['window']} days"))
+        )
     elif kind == "negatives":
-        out = pl.when(v > 0).then(_fmt("Unsubscribed, bounced or complained ({}×)", _int(v))).otherwise(
-            pl.lit("No unsubscribes, bounces or complaints"))
+        out = (
+            pl.when(v > 0)
+            .then(_fmt("Unsubscribed, bounced or complained ({}×)", _int(v)))
+            .otherwise(pl.lit("No unsubscribes, bounces or complaints"))
+        )
     elif kind == "prior_opps":
-        out = pl.when(v > 0).then(_fmt("{} earlier opportunities with the lead or its account", _int(v))).otherwise(
-            pl.lit("No earlier opportunity with the lead or its account"))
+        out = (
+            pl.when(v > 0)
+            .then(_fmt("{} earlier opportunities with the lead or its account", _int(v)))
+            .otherwise(pl.lit("No earlier opportunity with the lead or its account"))
+        )
     elif kind == "lead_age":
         out = _fmt("Lead created {}", _ago(v))
     elif kind == "colleagues":
-        out = pl.when(v > 0).then(_fmt("{}{} colleagues at the same account engaged in the last {} days", only, _int(v),
-                                       str(p["window"]))).otherwise(
-            pl.lit(f"No colleagues at the account engaged in the last {p['window']} days"))
+        out = (
+            pl.when(v > 0)
+            .then(
+                _fmt(
+                    "{}{} colleagues at the same account engaged in the last {} days",
+                    only,
+                    _int(v),
+                    str(p["window"]),
+                )
+            )
+            .otherwise(
+                pl.lit(f"No colleagues at the account engaged in the last {p['window']} days")
+            )
+        )
     elif kind == "pg_count":
-        out = pl.when(v > 0).then(_fmt("{}{} {} activities in the last {} days", only, _int(v), group,
-                                       str(p["window"]))).otherwise(
-            pl.lit(f"No {group} activity in the last {p['window']} days"))
+        out = (
+            pl.when(v > 0)
+            .then(
+                _fmt(
+                    "{}{} {} activities in the last {} days", only, _int(v), group, str(p["window"])
+                )
+            )
+            .otherwise(pl.lit(f"No {group} activity in the last {p['window']} days"))
+        )
     elif kind == "pg_days":
-        out = pl.when(v.is_null()).then(pl.lit(f"No {group} activity in the last {lookback_days} days")).otherwise(
-            _fmt("Last {} activity {}", group, _ago(v)))
+        out = (
+            pl.when(v.is_null())
+            .then(pl.lit(f"No {group} activity in the last {lookback_days} days"))
+            .otherwise(_fmt("Last {} activity {}", group, _ago(v)))
+        )
     elif kind == "pg_share":
-        out = pl.when(v.is_null()).then(pl.lit("No product-specific activity")).otherwise(
-            _fmt("{}% of product interest is {}", _int(v * 100), group))
+        out = (
+            pl.when(v.is_null())
+            .then(pl.lit("No product-specific activity"))
+            .otherwise(_fmt("{}% of product interest is {}", _int(v * 100), group))
+        )
     elif kind == "recycled":
-        out = pl.when(v > 0).then(_fmt("Recycled {}× before", _int(v))).otherwise(pl.lit("Never recycled"))
+        out = (
+            pl.when(v > 0)
+            .then(_fmt("Recycled {}× before", _int(v)))
+            .otherwise(pl.lit("Never recycled"))
+        )
     elif kind == "disqualified":
-        out = pl.when(v > 0).then(_fmt("Disqualified {}× before", _int(v))).otherwise(pl.lit("Never disqualified"))
+        out = (
+            pl.when(v > 0)
+            .then(_fmt("Disqualified {}× before", _int(v)))
+            .otherwise(pl.lit("Never disqualified"))
+        )
     elif kind == "category":
         text = v.cast(pl.String)
         if feature.name == "country":
             text = text.replace_strict(_country_names(), default=text, return_dtype=pl.String)
-        out = pl.when(v.is_null()).then(pl.lit(f"{feature.label}: unknown")).otherwise(
-            _fmt("{}: {}", feature.label, text))
+        out = (
+            pl.when(v.is_null())
+            .then(pl.lit(f"{feature.label}: unknown"))
+            .otherwise(_fmt("{}: {}", feature.label, text))
+        )
     else:  # number
-        out = pl.when(v.is_null()).then(pl.lit(f"{feature.label}: unknown")).otherwise(
-            _fmt("{}: {}", feature.label, v.round(2).cast(pl.String)))
+        out = (
+            pl.when(v.is_null())
+            .then(pl.lit(f"{feature.label}: unknown"))
+            .otherwise(_fmt("{}: {}", feature.label, v.round(2).cast(pl.String)))
+        )
     return out.cast(pl.String)
 
 
@@ -165,7 +238,7 @@ def reason_lists(
     top_n: int,
     min_contribution: float,
 ) -> pl.DataFrame:
-    """For each row of `raw` (aligned with `contrib`): row index `_row`, reasons_for, reasons_against.
+    """Per row of `raw` (aligned with `contrib`): `_row`, reasons_for, reasons_against.
 
     `phrases[j]` words column j of `contrib`; duplicates within a list are dropped (seniority and
     function both say "Title: ...").
@@ -175,24 +248,36 @@ def reason_lists(
     indexed = raw.with_row_index("_row")
     for j in np.unique(cols):
         sel = cols == j
-        picked = pl.DataFrame({
-            "_row": rows[sel].astype(np.uint32), "_rank": ranks[sel], "_for": positive[sel],
-            "_size": np.abs(contrib[rows[sel], j]),
-        })
+        picked = pl.DataFrame(
+            {
+                "_row": rows[sel].astype(np.uint32),
+                "_rank": ranks[sel],
+                "_for": positive[sel],
+                "_size": np.abs(contrib[rows[sel], j]),
+            }
+        )
         words = indexed.join(picked, on="_row", how="inner").select(
-            "_row", "_rank", "_for", "_size", phrases[int(j)].alias("_text"))
+            "_row", "_rank", "_for", "_size", phrases[int(j)].alias("_text")
+        )
         parts.append(words)
     base = pl.DataFrame({"_row": np.arange(raw.height, dtype=np.uint32)})
     if not parts:
         return base.with_columns(
-            reasons_for=pl.lit([], dtype=pl.List(pl.String)), reasons_against=pl.lit([], dtype=pl.List(pl.String))
+            reasons_for=pl.lit([], dtype=pl.List(pl.String)),
+            reasons_against=pl.lit([], dtype=pl.List(pl.String)),
         )
-    long = pl.concat(parts).sort(["_row", "_for", "_size", "_rank"], descending=[False, False, True, False])
+    long = pl.concat(parts).sort(
+        ["_row", "_for", "_size", "_rank"], descending=[False, False, True, False]
+    )
     lists = long.group_by("_row").agg(
         reasons_for=pl.col("_text").filter(pl.col("_for")).unique(maintain_order=True),
         reasons_against=pl.col("_text").filter(~pl.col("_for")).unique(maintain_order=True),
     )
-    return base.join(lists, on="_row", how="left").with_columns(
-        pl.col("reasons_for").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-        pl.col("reasons_against").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-    ).sort("_row")
+    return (
+        base.join(lists, on="_row", how="left")
+        .with_columns(
+            pl.col("reasons_for").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            pl.col("reasons_against").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        )
+        .sort("_row")
+    )

@@ -33,12 +33,14 @@ def _alternate_leads(frame: pl.DataFrame, mask: np.ndarray) -> np.ndarray:
 
 def _stratified(frame: pl.DataFrame, share: float) -> np.ndarray:
     """Held-out mask: within each label class, rows spread evenly by lead_id order."""
-    ranked = frame.select(
-        pl.int_range(pl.len()).alias("_i"),
-        pl.col("label"),
-        pl.col("lead_id"),
-    ).sort(["label", "lead_id", "_i"]).with_columns(
-        pl.int_range(pl.len()).over("label").alias("_k")
+    ranked = (
+        frame.select(
+            pl.int_range(pl.len()).alias("_i"),
+            pl.col("label"),
+            pl.col("lead_id"),
+        )
+        .sort(["label", "lead_id", "_i"])
+        .with_columns(pl.int_range(pl.len()).over("label").alias("_k"))
     )
     k = ranked["_k"].to_numpy().astype(np.float64)
     hold = np.floor((k + 1) * share) > np.floor(k * share)
@@ -58,14 +60,26 @@ def make_split(frame: pl.DataFrame, *, holdout_snapshots: int, stratified_share:
         hold = (frame["snapshot_at"] >= first_held).to_numpy()
         if y[hold].sum() >= MIN_HOLDOUT_POSITIVES and y[~hold].sum() >= MIN_HOLDOUT_POSITIVES:
             valid = _alternate_leads(frame, hold)
-            return Split("time", ~hold, valid, hold & ~valid,
-                         f"held out the latest {h} snapshot(s) from {first_held:%Y-%m-%d}")
-        note = (f"too few positives to hold out the latest {h} snapshot(s) "
-                f"({int(y[hold].sum())} held out, {int(y[~hold].sum())} before); ")
+            return Split(
+                "time",
+                ~hold,
+                valid,
+                hold & ~valid,
+                f"held out the latest {h} snapshot(s) from {first_held:%Y-%m-%d}",
+            )
+        note = (
+            f"too few positives to hold out the latest {h} snapshot(s) "
+            f"({int(y[hold].sum())} held out, {int(y[~hold].sum())} before); "
+        )
     else:
         note = "one snapshot date (no usable dates for a time-based split); "
     hold = _stratified(frame, stratified_share)
     valid = np.zeros(frame.height, dtype=bool)
     valid[np.flatnonzero(hold)[::2]] = True
-    return Split("stratified", ~hold, valid, hold & ~valid,
-                 note + f"fell back to a stratified split holding out {stratified_share:.0%} of rows")
+    return Split(
+        "stratified",
+        ~hold,
+        valid,
+        hold & ~valid,
+        note + f"fell back to a stratified split holding out {stratified_share:.0%} of rows",
+    )

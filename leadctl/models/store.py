@@ -45,8 +45,14 @@ def group_dir(models_dir: Path, group: str) -> Path:
     return models_dir / safe
 
 
-def save_group(models_dir: Path, group: str, status: str, models: dict[str, str],
-               calibration: dict[str, Any], card: dict[str, Any]) -> list[Path]:
+def save_group(
+    models_dir: Path,
+    group: str,
+    status: str,
+    models: dict[str, str],
+    calibration: dict[str, Any],
+    card: dict[str, Any],
+) -> list[Path]:
     """Write one group's files; a refused group keeps only its card (old models are removed so
     `score` cannot pick up a model the latest training refused)."""
     folder = group_dir(models_dir, group)
@@ -83,19 +89,25 @@ def load_group(models_dir: Path, group: str) -> LoadedModel | None:
     for kind in KINDS:
         path = folder / f"{kind}.txt"
         if not path.is_file():
-            raise ModelError(f"{path} is missing but {folder / 'card.json'} says the group is trained; "
-                             "retrain with `leadctl train`")
+            raise ModelError(
+                f"{path} is missing but {folder / 'card.json'} says the group is trained; "
+                "retrain with `leadctl train`"
+            )
         boosters[kind] = load_booster(path.read_text(encoding="utf-8"), str(path))
     cal_path = folder / "calibration.json"
     try:
         calibration = json.loads(cal_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{cal_path} cannot be read ({exc}); retrain with `leadctl train`") from None
+        raise ModelError(
+            f"{cal_path} cannot be read ({exc}); retrain with `leadctl train`"
+        ) from None
     by_name = {f["name"]: Feature.from_json(f) for f in card["features"]}
     features = {kind: [by_name[n] for n in card["models"][kind]["features"]] for kind in KINDS}
     for kind in KINDS:
         names = boosters[kind].feature_name()
         if names != [f.name for f in features[kind]]:
-            raise ModelError(f"{folder / (kind + '.txt')} does not match its card (feature lists differ); "
-                             "retrain with `leadctl train`")
+            raise ModelError(
+                f"{folder / (kind + '.txt')} does not match its card (feature lists differ); "
+                "retrain with `leadctl train`"
+            )
     return LoadedModel(group, card, boosters, calibration, features, folder)

@@ -31,13 +31,29 @@ from leadctl.models.store import KINDS, LoadedModel
 
 log = logging.getLogger("leadctl.score")
 
-SCORE_COLUMNS = ["lead_id", "product_group", "fit_score", "engagement_score", "propensity", "score",
-                 "model_kind", "model_version", "reasons_for", "reasons_against"]
-SCORE_SCHEMA = {
-    "lead_id": pl.String, "product_group": pl.String, "fit_score": pl.Float64,
-    "engagement_score": pl.Float64, "propensity": pl.Float64, "score": pl.Float64,
-    "model_kind": pl.String, "model_version": pl.String,
-    "reasons_for": pl.List(pl.String), "reasons_against": pl.List(pl.String),
+SCORE_COLUMNS = [
+    "lead_id",
+    "product_group",
+    "fit_score",
+    "engagement_score",
+    "propensity",
+    "score",
+    "model_kind",
+    "model_version",
+    "reasons_for",
+    "reasons_against",
+]
+SCORE_SCHEMA: dict[str, pl.DataType] = {
+    "lead_id": pl.String(),
+    "product_group": pl.String(),
+    "fit_score": pl.Float64(),
+    "engagement_score": pl.Float64(),
+    "propensity": pl.Float64(),
+    "score": pl.Float64(),
+    "model_kind": pl.String(),
+    "model_version": pl.String(),
+    "reasons_for": pl.List(pl.String()),
+    "reasons_against": pl.List(pl.String()),
 }
 
 
@@ -67,18 +83,29 @@ def check_model(model: LoadedModel, features: FeaturesConfig, leads_schema: pl.S
     if missing:
         problems.append(f"the leads table has no column(s) {missing} (train.features.custom)")
     trained_names = {f["name"] for f in model.card.get("candidates", [])}
-    gone = [f.params.get("column") for fs in model.features.values() for f in fs
-            if f.source == "custom" and f.params.get("column") not in leads_schema]
+    gone = [
+        f.params.get("column")
+        for fs in model.features.values()
+        for f in fs
+        if f.source == "custom" and f.params.get("column") not in leads_schema
+    ]
     if gone:
-        problems.append(f"the model uses custom column(s) {sorted(set(gone))} the leads table does not have")
+        problems.append(
+            f"the model uses custom column(s) {sorted({str(g) for g in gone})} the leads table "
+            "does not have"
+        )
     current = feature_defs(features, model.types)
-    problems += spec_differences(model.card.get("candidates", []), model.card.get("feature_settings", {}),
-                                 current, settings(features))
+    problems += spec_differences(
+        model.card.get("candidates", []),
+        model.card.get("feature_settings", {}),
+        current,
+        settings(features),
+    )
     if problems or not trained_names:
         detail = "; ".join(dict.fromkeys(problems)) or "its card lists no features"
         raise ModelError(
-            f"model for product group {model.group} ({model.path}) does not match the data: {detail}. "
-            "Retrain with `leadctl train`, or restore the config it was trained with."
+            f"model for product group {model.group} ({model.path}) does not match the data: "
+            f"{detail}. Retrain with `leadctl train`, or restore the config it was trained with."
         )
 
 
@@ -103,12 +130,20 @@ def prepare(
         .join(pl.DataFrame({"product_group": groups}).lazy(), how="cross")
         .with_columns(snapshot_at=pl.lit(snap, dtype=UTC_DT))
     )
-    frames = build_features(tables, keys, [snap], types, features,
-                            recycled_stage=recycled_stage, disqualified_stage=disqualified_stage)
+    frames = build_features(
+        tables,
+        keys,
+        [snap],
+        types,
+        features,
+        recycled_stage=recycled_stage,
+        disqualified_stage=disqualified_stage,
+    )
     base = frames.base.sort("lead_id").collect(engine="streaming")
     per_group = frames.per_group.sort(["product_group", "lead_id"]).collect(engine="streaming")
-    events = E.point_in_time_events(tables.activities, keys.select(E.KEYS).unique(), [snap],
-                                    features.lookback_days)
+    events = E.point_in_time_events(
+        tables.activities, keys.select(E.KEYS).unique(), [snap], features.lookback_days
+    )
     return Scorable(base, per_group, events, keys, feature_defs(features, types))
 
 
@@ -116,7 +151,9 @@ def _group_frame(data: Scorable, group: str) -> pl.DataFrame:
     """Base features plus this group's columns, row-aligned by lead_id (no wide join copy)."""
     pg = data.per_group.filter(pl.col("product_group") == group)
     if pg.height != data.base.height or not pg["lead_id"].equals(data.base["lead_id"]):
-        raise ModelError(f"internal: group features for {group} are not aligned with the lead features")
+        raise ModelError(
+            f"internal: group features for {group} are not aligned with the lead features"
+        )
     return data.base.hstack(pg.drop("lead_id", "snapshot_at", "product_group").get_columns())
 
 
@@ -126,8 +163,9 @@ def _scale(p: np.ndarray, reference: list[float], cfg: ScoreConfig) -> np.ndarra
     return 100.0 * p
 
 
-def _select_for_reasons(score: np.ndarray, lead_ids: pl.Series, cfg: ScoreConfig, *,
-                        points: bool = False) -> np.ndarray:
+def _select_for_reasons(
+    score: np.ndarray, lead_ids: pl.Series, cfg: ScoreConfig, *, points: bool = False
+) -> np.ndarray:
     """Row indices that get reason codes: score >= min_score (min_points_score for a points
     model, whose scale is absolute points), highest first, capped at max_leads."""
     floor = cfg.reasons.min_points_score if points else cfg.reasons.min_score
@@ -139,95 +177,179 @@ def _select_for_reasons(score: np.ndarray, lead_ids: pl.Series, cfg: ScoreConfig
     return eligible
 
 
-def _attach_reasons(frame: pl.DataFrame, rows: np.ndarray, contrib: np.ndarray, phrases: list[pl.Expr],
-                    cfg: ScoreConfig) -> tuple[pl.Series, pl.Series]:
+def _attach_reasons(
+    frame: pl.DataFrame,
+    rows: np.ndarray,
+    contrib: np.ndarray,
+    phrases: list[pl.Expr],
+    cfg: ScoreConfig,
+) -> tuple[pl.Series, pl.Series]:
     """reasons_for / reasons_against for every row of `frame` (empty lists where not computed)."""
     empty = pl.Series([[]] * frame.height, dtype=pl.List(pl.String))
     if len(rows) == 0:
         return empty.alias("reasons_for"), empty.alias("reasons_against")
     picked = frame[rows]
-    lists = reason_lists(picked, contrib, phrases, top_n=cfg.reasons.top_n,
-                         min_contribution=cfg.reasons.min_contribution)
-    full = pl.DataFrame({"_row": np.arange(frame.height, dtype=np.uint32)}).join(
-        lists.with_columns(pl.Series("_row", rows.astype(np.uint32))), on="_row", how="left"
-    ).sort("_row")
+    lists = reason_lists(
+        picked,
+        contrib,
+        phrases,
+        top_n=cfg.reasons.top_n,
+        min_contribution=cfg.reasons.min_contribution,
+    )
+    full = (
+        pl.DataFrame({"_row": np.arange(frame.height, dtype=np.uint32)})
+        .join(lists.with_columns(pl.Series("_row", rows.astype(np.uint32))), on="_row", how="left")
+        .sort("_row")
+    )
     fill = pl.lit([], dtype=pl.List(pl.String))
-    full = full.with_columns(pl.col("reasons_for").fill_null(fill), pl.col("reasons_against").fill_null(fill))
+    full = full.with_columns(
+        pl.col("reasons_for").fill_null(fill), pl.col("reasons_against").fill_null(fill)
+    )
     return full["reasons_for"], full["reasons_against"]
 
 
-def score_ml(frame: pl.DataFrame, model: LoadedModel, cfg: ScoreConfig, features: FeaturesConfig,
-             activity_phrases: dict[str, str]) -> tuple[pl.DataFrame, dict[str, Any]]:
+def score_ml(
+    frame: pl.DataFrame,
+    model: LoadedModel,
+    cfg: ScoreConfig,
+    features: FeaturesConfig,
+    activity_phrases: dict[str, str],
+) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Calibrated fit / engagement / propensity for every row, in batches; reasons for the top."""
     n = frame.height
     probs = {k: np.zeros(n, dtype=np.float64) for k in KINDS}
     for start in range(0, n, cfg.batch_size):
         batch = frame.slice(start, cfg.batch_size)
         for kind in KINDS:
-            raw = predict_raw(model.boosters[kind], encode(batch, model.features[kind]), cfg.num_threads)
-            probs[kind][start:start + batch.height] = apply_calibrator(model.calibration[kind]["calibrator"], raw)
+            raw = predict_raw(
+                model.boosters[kind], encode(batch, model.features[kind]), cfg.num_threads
+            )
+            probs[kind][start : start + batch.height] = apply_calibrator(
+                model.calibration[kind]["calibrator"], raw
+            )
     scaled = {k: _scale(probs[k], model.calibration[k]["reference"], cfg) for k in KINDS}
     rows = _select_for_reasons(scaled["propensity"], frame["lead_id"], cfg)
     feats = model.features["propensity"]
-    contrib = contributions(model.boosters["propensity"], encode(frame[rows], feats), cfg.num_threads)
+    contrib = contributions(
+        model.boosters["propensity"], encode(frame[rows], feats), cfg.num_threads
+    )
     contrib, feats = merge_title(contrib, feats)
-    phrases = [phrase(f, group=model.group, activity_phrases=activity_phrases,
-                      lookback_days=features.lookback_days) for f in feats]
+    phrases = [
+        phrase(
+            f,
+            group=model.group,
+            activity_phrases=activity_phrases,
+            lookback_days=features.lookback_days,
+        )
+        for f in feats
+    ]
     rf, ra = _attach_reasons(frame, rows, contrib, phrases, cfg)
-    out = pl.DataFrame({
-        "lead_id": frame["lead_id"],
-        "fit_score": np.round(scaled["fit"], 2),
-        "engagement_score": np.round(scaled["engagement"], 2),
-        "propensity": np.round(probs["propensity"], 6),
-        "score": np.round(scaled["propensity"], 2),
-        "reasons_for": rf, "reasons_against": ra,
-    })
+    out = pl.DataFrame(
+        {
+            "lead_id": frame["lead_id"],
+            "fit_score": np.round(scaled["fit"], 2),
+            "engagement_score": np.round(scaled["engagement"], 2),
+            "propensity": np.round(probs["propensity"], 6),
+            "score": np.round(scaled["propensity"], 2),
+            "reasons_for": rf,
+            "reasons_against": ra,
+        }
+    )
     dist = model.card.get("distribution", {}).get("scores", {}).get("propensity")
-    summary = {"model_kind": "lightgbm", "model_version": model.version, "reasons_for_rows": int(len(rows)),
-               "propensity_psi": C.psi(dist, probs["propensity"]) if dist else None}
-    return out.with_columns(model_kind=pl.lit("lightgbm"), model_version=pl.lit(model.version)), summary
+    summary = {
+        "model_kind": "lightgbm",
+        "model_version": model.version,
+        "reasons_for_rows": int(len(rows)),
+        "propensity_psi": C.psi(dist, probs["propensity"]) if dist else None,
+    }
+    return out.with_columns(
+        model_kind=pl.lit("lightgbm"), model_version=pl.lit(model.version)
+    ), summary
 
 
-def points_frame(frame: pl.DataFrame, data: Scorable, group: str, model: PointsModelConfig,
-                 keys: pl.LazyFrame | None = None) -> pl.DataFrame:
+def points_frame(
+    frame: pl.DataFrame,
+    data: Scorable,
+    group: str,
+    model: PointsModelConfig,
+    keys: pl.LazyFrame | None = None,
+) -> pl.DataFrame:
     """`frame` plus behaviour counts (beh_i_n), attribute points (dem_i, beh_i) and the scores."""
     P.check_attributes(model, {f.name: f.kind for f in data.defs}, group)
     keys = data.keys if keys is None else keys
-    counts = P.behaviour_counts(data.events, keys.filter(pl.col("product_group") == group), model).select(
-        "lead_id", pl.exclude(P.GROUP_KEYS)).collect()
+    counts = (
+        P.behaviour_counts(data.events, keys.filter(pl.col("product_group") == group), model)
+        .select("lead_id", pl.exclude(P.GROUP_KEYS))
+        .collect()
+    )
     joined = frame.join(counts, on="lead_id", how="left", maintain_order="left")
     return P.apply_points(joined, model)
 
 
-def points_phrases(data: Scorable, group: str, model: PointsModelConfig, features: FeaturesConfig,
-                   activity_phrases: dict[str, str]) -> list[pl.Expr]:
+def points_phrases(
+    data: Scorable,
+    group: str,
+    model: PointsModelConfig,
+    features: FeaturesConfig,
+    activity_phrases: dict[str, str],
+) -> list[pl.Expr]:
     """Reason wording per attribute, in attribute_ids order."""
     defs = {f.name: f for f in data.defs}
-    out = [phrase(defs[a.feature], group=group, activity_phrases=activity_phrases,
-                  lookback_days=features.lookback_days) for a in model.demographic]
+    out = [
+        phrase(
+            defs[a.feature],
+            group=group,
+            activity_phrases=activity_phrases,
+            lookback_days=features.lookback_days,
+        )
+        for a in model.demographic
+    ]
     return out + [P.behaviour_phrase(i, a) for i, a in enumerate(model.behavioural)]
 
 
-def score_points(frame: pl.DataFrame, data: Scorable, group: str, model: PointsModelConfig,
-                 cfg: ScoreConfig, features: FeaturesConfig, activity_phrases: dict[str, str],
-                 keys: pl.LazyFrame | None = None) -> tuple[pl.DataFrame, dict[str, Any]]:
+def score_points(
+    frame: pl.DataFrame,
+    data: Scorable,
+    group: str,
+    model: PointsModelConfig,
+    cfg: ScoreConfig,
+    features: FeaturesConfig,
+    activity_phrases: dict[str, str],
+    keys: pl.LazyFrame | None = None,
+) -> tuple[pl.DataFrame, dict[str, Any]]:
     """The rule-based points model for every row; reasons from attribute points."""
     scored = points_frame(frame, data, group, model, keys)
     contrib = scored.select(P.attribute_ids(model)).to_numpy().astype(np.float64)
     rows = _select_for_reasons(scored["score"].to_numpy(), scored["lead_id"], cfg, points=True)
     phrases = points_phrases(data, group, model, features, activity_phrases)
     # Points are on a 0-100 scale, so a contribution below half a point is not a reason.
-    points_cfg = cfg.model_copy(update={"reasons": cfg.reasons.model_copy(
-        update={"min_contribution": max(cfg.reasons.min_contribution, 0.5)})})
+    points_cfg = cfg.model_copy(
+        update={
+            "reasons": cfg.reasons.model_copy(
+                update={"min_contribution": max(cfg.reasons.min_contribution, 0.5)}
+            )
+        }
+    )
     rf, ra = _attach_reasons(scored, rows, contrib[rows], phrases, points_cfg)
     version = P.version(model)
     out = scored.select(
         "lead_id",
-        pl.col("fit_score").round(2), pl.col("engagement_score").round(2),
-        pl.col("propensity").round(6), pl.col("score").round(2),
-    ).with_columns(reasons_for=rf, reasons_against=ra, model_kind=pl.lit("points"), model_version=pl.lit(version))
-    return out, {"model_kind": "points", "model_version": version, "reasons_for_rows": int(len(rows)),
-                 "propensity_psi": None}
+        pl.col("fit_score").round(2),
+        pl.col("engagement_score").round(2),
+        pl.col("propensity").round(6),
+        pl.col("score").round(2),
+    ).with_columns(
+        reasons_for=rf,
+        reasons_against=ra,
+        model_kind=pl.lit("points"),
+        model_version=pl.lit(version),
+    )
+    return out, {
+        "model_kind": "points",
+        "model_version": version,
+        "reasons_for_rows": int(len(rows)),
+        "propensity_psi": None,
+    }
 
 
 def score(
@@ -251,25 +373,35 @@ def score(
             model = points.get(group)
             if model is None:
                 raise ConfigError(
-                    f"product group {group} has no trained model and no points model; add points.default "
-                    f"or points.groups.{group} to the config, or run `leadctl train`"
+                    f"product group {group} has no trained model and no points model; add "
+                    f"points.default or points.groups.{group} to the config, or run `leadctl train`"
                 )
             out, info = score_points(frame, data, group, model, cfg, features, phrases)
-            info["warnings"] = [f"{group}: no trained model, scored with the points model ({info['model_version']})"]
+            info["warnings"] = [
+                f"{group}: no trained model, scored with the points model ({info['model_version']})"
+            ]
         s = out["score"]
-        floor = cfg.reasons.min_points_score if info["model_kind"] == "points" else cfg.reasons.min_score
-        info.update({
-            "rows": out.height,
-            "mean_score": float(s.mean()) if out.height else None,
-            "reasons_min_score": floor,
-            "at_or_above_min_score": int((s >= floor).sum()),
-        })
+        floor = (
+            cfg.reasons.min_points_score
+            if info["model_kind"] == "points"
+            else cfg.reasons.min_score
+        )
+        info.update(
+            {
+                "rows": out.height,
+                "mean_score": float(np.mean(s.to_numpy())) if out.height else None,
+                "reasons_min_score": floor,
+                "at_or_above_min_score": int((s >= floor).sum()),
+            }
+        )
         summary[group] = info
         parts.append(out.with_columns(product_group=pl.lit(group)))
         log.info("scored group %s: %d leads with %s", group, out.height, info["model_kind"])
     if not parts:
         return Scored(pl.DataFrame(schema=SCORE_SCHEMA), summary)
-    scores = pl.concat([p.select(SCORE_COLUMNS).cast(SCORE_SCHEMA) for p in parts]).sort(["lead_id", "product_group"])
+    scores = pl.concat([p.select(SCORE_COLUMNS).cast(pl.Schema(SCORE_SCHEMA)) for p in parts]).sort(
+        ["lead_id", "product_group"]
+    )
     return Scored(scores, summary)
 
 
@@ -290,9 +422,16 @@ def explain(
 ) -> dict[str, Any]:
     """One lead, every group: feature values, scores, every contribution, and the reasons."""
     if not (data.base["lead_id"] == lead_id).any():
-        raise InputError(f"lead {lead_id} is not in the leads table (check the id, or run `leadctl validate`)")
-    forced = cfg.model_copy(update={"reasons": cfg.reasons.model_copy(
-        update={"min_score": 0.0, "min_points_score": 0.0, "max_leads": 1})})
+        raise InputError(
+            f"lead {lead_id} is not in the leads table (check the id, or run `leadctl validate`)"
+        )
+    forced = cfg.model_copy(
+        update={
+            "reasons": cfg.reasons.model_copy(
+                update={"min_score": 0.0, "min_points_score": 0.0, "max_leads": 1}
+            )
+        }
+    )
     phrases = features.activity_phrases
     out: dict[str, Any] = {"lead_id": lead_id, "groups": {}}
     for group in groups:
@@ -302,9 +441,13 @@ def explain(
             scored, _ = score_ml(row, model, forced, features, phrases)
             feats = model.features["propensity"]
             values = [_jsonable(row[f.name][0]) for f in feats]
-            contrib = contributions(model.boosters["propensity"], encode(row, feats), cfg.num_threads)[0]
-            items = [{"feature": f.name, "label": f.label, "value": v, "contribution": float(c)}
-                     for f, v, c in zip(feats, values, contrib, strict=True)]
+            contrib = contributions(
+                model.boosters["propensity"], encode(row, feats), cfg.num_threads
+            )[0]
+            items = [
+                {"feature": f.name, "label": f.label, "value": v, "contribution": float(c)}
+                for f, v, c in zip(feats, values, contrib, strict=True)
+            ]
             unit = "log-odds (propensity model, TreeSHAP)"
         else:
             model_cfg = points.get(group)
@@ -313,16 +456,41 @@ def explain(
             keys = data.keys.filter(pl.col("lead_id") == lead_id)
             scored, _ = score_points(row, data, group, model_cfg, forced, features, phrases, keys)
             pf = points_frame(row, data, group, model_cfg, keys)
-            items = [{"feature": a.feature, "label": a.label or a.feature, "value": _jsonable(pf[a.feature][0]),
-                      "contribution": float(pf[f"dem_{i}"][0])} for i, a in enumerate(model_cfg.demographic)]
-            items += [{"feature": a.name, "label": a.name, "value": float(pf[f"beh_{i}_n"][0]),
-                       "contribution": float(pf[f"beh_{i}"][0])} for i, a in enumerate(model_cfg.behavioural)]
+            items = [
+                {
+                    "feature": a.feature,
+                    "label": a.label or a.feature,
+                    "value": _jsonable(pf[a.feature][0]),
+                    "contribution": float(pf[f"dem_{i}"][0]),
+                }
+                for i, a in enumerate(model_cfg.demographic)
+            ]
+            items += [
+                {
+                    "feature": a.name,
+                    "label": a.name,
+                    "value": float(pf[f"beh_{i}_n"][0]),
+                    "contribution": float(pf[f"beh_{i}"][0]),
+                }
+                for i, a in enumerate(model_cfg.behavioural)
+            ]
             unit = "points (points model)"
         rec = scored.row(0, named=True)
         items.sort(key=lambda it: (-abs(it["contribution"]), it["feature"]))
         out["groups"][group] = {
-            **{k: rec[k] for k in ("fit_score", "engagement_score", "propensity", "score",
-                                   "model_kind", "model_version", "reasons_for", "reasons_against")},
+            **{
+                k: rec[k]
+                for k in (
+                    "fit_score",
+                    "engagement_score",
+                    "propensity",
+                    "score",
+                    "model_kind",
+                    "model_version",
+                    "reasons_for",
+                    "reasons_against",
+                )
+            },
             "contribution_unit": unit,
             "contributions": items,
         }

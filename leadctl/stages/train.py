@@ -82,10 +82,12 @@ def prepare(
     """Snapshots, labels, activity vocabulary and lazy features for every group."""
     schema = tables.leads.collect_schema()
     check_custom(schema, cfg.features)
-    if cfg.label.source == "outcome_column" and cfg.label.outcome_column in {c.column for c in cfg.features.custom}:
+    if cfg.label.source == "outcome_column" and cfg.label.outcome_column in {
+        c.column for c in cfg.features.custom
+    }:
         raise ConfigError(
-            f"train.label.outcome_column '{cfg.label.outcome_column}' is also declared as a feature under "
-            "train.features.custom; the outcome cannot be a feature"
+            f"train.label.outcome_column '{cfg.label.outcome_column}' is also declared as a "
+            "feature under train.features.custom; the outcome cannot be a feature"
         )
     dates = snapshot_dates(as_of, cfg.label, cfg.snapshots)
     snaps = [cutoff(d) for d in dates]
@@ -93,10 +95,19 @@ def prepare(
     examples = training_examples(tables, groups, dates, cfg.label, acct)
     types = E.activity_vocabulary(tables.activities, cfg.features, max(snaps))
     keys = examples.select("lead_id", "product_group", "snapshot_at")
-    frames = build_features(tables, keys, snaps, types, cfg.features,
-                            recycled_stage=recycled_stage, disqualified_stage=disqualified_stage)
+    frames = build_features(
+        tables,
+        keys,
+        snaps,
+        types,
+        cfg.features,
+        recycled_stage=recycled_stage,
+        disqualified_stage=disqualified_stage,
+    )
     lookback = cfg.features.lookback_days
-    events = E.point_in_time_events(tables.activities, keys.select(E.KEYS).unique(), snaps, lookback)
+    events = E.point_in_time_events(
+        tables.activities, keys.select(E.KEYS).unique(), snaps, lookback
+    )
     return TrainingData(examples, frames, events, dates, types, feature_defs(cfg.features, types))
 
 
@@ -110,18 +121,28 @@ def group_frame(data: TrainingData, group: str, points: PointsModelConfig | None
     return frame.sort(["snapshot_at", "lead_id"])
 
 
-def _points_score(frame: pl.DataFrame, points: PointsModelConfig | None, defs: list[Feature], group: str) -> np.ndarray | None:
+def _points_score(
+    frame: pl.DataFrame, points: PointsModelConfig | None, defs: list[Feature], group: str
+) -> np.ndarray | None:
     if points is None:
         return None
     P.check_attributes(points, {f.name: f.kind for f in defs}, group)
     return P.apply_points(frame, points)["score"].to_numpy()
 
 
-def _fit_kind(kind: str, feats: list[Feature], frame: pl.DataFrame, y: np.ndarray, split: Any,
-              cfg: TrainConfig) -> tuple[BinaryModel, dict[str, Any], dict[str, Any], np.ndarray]:
+def _fit_kind(
+    kind: str,
+    feats: list[Feature],
+    frame: pl.DataFrame,
+    y: np.ndarray,
+    split: Any,
+    cfg: TrainConfig,
+) -> tuple[BinaryModel, dict[str, Any], dict[str, Any], np.ndarray]:
     """Train one model, calibrate it on the validation half, measure it on the test half."""
     X = encode(frame, feats)
-    model = BinaryModel(feats, cfg.lightgbm).fit(X[split.train], y[split.train], X[split.valid], y[split.valid])
+    model = BinaryModel(feats, cfg.lightgbm).fit(
+        X[split.train], y[split.train], X[split.valid], y[split.valid]
+    )
     booster = model.booster_
     threads = cfg.lightgbm.num_threads
     raw_valid = predict_raw(booster, X[split.valid], threads)
@@ -134,7 +155,9 @@ def _fit_kind(kind: str, feats: list[Feature], frame: pl.DataFrame, y: np.ndarra
     metrics["features"] = len(feats)
     held = np.concatenate([p_valid, p_test])
     cal = {"calibrator": calibrator, "reference": C.reference_quantiles(held)}
-    log.info("group model %s: auc %.3f over %d held-out rows", kind, metrics["auc"], metrics["rows"])
+    log.info(
+        "group model %s: auc %.3f over %d held-out rows", kind, metrics["auc"], metrics["rows"]
+    )
     return model, metrics, cal, held
 
 
@@ -164,17 +187,31 @@ def train_group(
     }
     shortfall = label_shortfall(frame, cfg.guards)
     if shortfall:
-        message = f"{group}: {shortfall}; not trained, the points model from the config will be used"
-        summary = {"status": "refused", "model_kind": "points", "reason": shortfall, **counts,
-                   "warnings": [message]}
-        return GroupResult(group, "refused", card={**base_card, "status": "refused", "reason": shortfall},
-                           summary=summary)
+        message = (
+            f"{group}: {shortfall}; not trained, the points model from the config will be used"
+        )
+        summary = {
+            "status": "refused",
+            "model_kind": "points",
+            "reason": shortfall,
+            **counts,
+            "warnings": [message],
+        }
+        return GroupResult(
+            group,
+            "refused",
+            card={**base_card, "status": "refused", "reason": shortfall},
+            summary=summary,
+        )
     if cfg.max_training_rows and frame.height > cfg.max_training_rows:
         step = int(np.ceil(frame.height / cfg.max_training_rows))
         frame = frame.gather_every(step)
     y = frame["label"].to_numpy().astype(bool)
-    split = make_split(frame, holdout_snapshots=cfg.snapshots.holdout,
-                       stratified_share=cfg.stratified_holdout_share)
+    split = make_split(
+        frame,
+        holdout_snapshots=cfg.snapshots.holdout,
+        stratified_share=cfg.stratified_holdout_share,
+    )
     warnings: list[str] = []
     if split.kind == "stratified":
         warnings.append(f"{group}: {split.note}")
@@ -197,7 +234,9 @@ def train_group(
     importance: dict[str, float] = {}
     for kind in KINDS:
         if not by_kind[kind]:
-            raise ConfigError(f"{group}: no {kind} features left to train on (see train.features.exclude)")
+            raise ConfigError(
+                f"{group}: no {kind} features left to train on (see train.features.exclude)"
+            )
         model, m, cal, held = _fit_kind(kind, by_kind[kind], frame, y, split, cfg)
         models[kind] = model.model_text()
         metrics[kind] = m
@@ -207,26 +246,38 @@ def train_group(
             importance = model.importance()
     points_score = _points_score(frame, points, data.defs, group)
     baseline = None
-    if points_score is not None:
-        baseline = {"auc": auc(y[split.test], points_score[split.test]), "version": P.version(points)}  # type: ignore[arg-type]
+    if points_score is not None and points is not None:
+        baseline = {
+            "auc": auc(y[split.test], points_score[split.test]),
+            "version": P.version(points),
+        }
     total_gain = sum(importance.values()) or 1.0
     top = sorted(importance.items(), key=lambda kv: (-kv[1], kv[0]))[: cfg.top_features]
     version = C.model_version(as_of.isoformat(), [models[k] for k in KINDS])
     if metrics["propensity"]["positives"] < 50:
-        warnings.append(f"{group}: only {metrics['propensity']['positives']} positives in the test half of the "
-                        "held-out period; metrics are noisy")
+        warnings.append(
+            f"{group}: only {metrics['propensity']['positives']} positives in the test half of the "
+            "held-out period; metrics are noisy"
+        )
     card = {
         **base_card,
         "status": "trained",
         "model_version": version,
-        "split": {"kind": split.kind, "note": split.note, "train_rows": int(split.train.sum()),
-                  "valid_rows": int(split.valid.sum()), "test_rows": int(split.test.sum())},
+        "split": {
+            "kind": split.kind,
+            "note": split.note,
+            "train_rows": int(split.train.sum()),
+            "valid_rows": int(split.valid.sum()),
+            "test_rows": int(split.test.sum()),
+        },
         "activity_types": data.types,
         "feature_settings": settings(cfg.features),
         "candidates": [{"name": f.name, "kind": f.kind, "group": f.group} for f in data.defs],
         "features": [f.to_json() for f in usable],
-        "models": {k: {"file": f"{k}.txt", "features": [f.name for f in by_kind[k]], "metrics": metrics[k]}
-                   for k in KINDS},
+        "models": {
+            k: {"file": f"{k}.txt", "features": [f.name for f in by_kind[k]], "metrics": metrics[k]}
+            for k in KINDS
+        },
         "excluded": [e.to_json() for e in flagged],
         "baseline_points": baseline,
         "top_features": [{"feature": n, "gain_share": g / total_gain} for n, g in top],
@@ -244,9 +295,20 @@ def train_group(
         "model_version": version,
         **counts,
         "split": split.kind,
-        "metrics": {k: {key: metrics[k][key] for key in ("auc", "pr_auc", "log_loss", "brier",
-                                                         "top_decile_lift", "top_decile_capture")}
-                    for k in KINDS},
+        "metrics": {
+            k: {
+                key: metrics[k][key]
+                for key in (
+                    "auc",
+                    "pr_auc",
+                    "log_loss",
+                    "brier",
+                    "top_decile_lift",
+                    "top_decile_capture",
+                )
+            }
+            for k in KINDS
+        },
         "points_auc": baseline["auc"] if baseline else None,
         "excluded": [e.feature for e in flagged if not e.kept],
         "top_features": [n for n, _ in top],

@@ -26,7 +26,9 @@ def _json(result) -> dict:
 
 
 @pytest.fixture(scope="module")
-def trained(sample_exports: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
+def trained(
+    sample_exports: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path, dict]:
     """`leadctl train` once on the session sample: (config, out dir, summary)."""
     root = tmp_path_factory.mktemp("cli")
     config = write_config(root / "config.yaml", sample_exports, root / "out")
@@ -35,7 +37,11 @@ def trained(sample_exports: Path, tmp_path_factory: pytest.TempPathFactory) -> t
 
 
 def test_help_texts():
-    for command, words in (("train", "point-in-time"), ("score", "scores.parquet"), ("explain", "contribution")):
+    for command, words in (
+        ("train", "point-in-time"),
+        ("score", "scores.parquet"),
+        ("explain", "contribution"),
+    ):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and words in result.output, command
 
@@ -45,12 +51,24 @@ def test_train_writes_models_cards_and_a_summary(trained):
     assert set(summary["groups"]) == {"Analytics", "Cloud"}
     for group, g in summary["groups"].items():
         folder = out / "models" / group
-        for name in ("fit.txt", "engagement.txt", "propensity.txt", "card.json", "calibration.json"):
+        for name in (
+            "fit.txt",
+            "engagement.txt",
+            "propensity.txt",
+            "card.json",
+            "calibration.json",
+        ):
             assert (folder / name).is_file(), (group, name)
         assert (folder / "propensity.txt").read_text().startswith("tree")
         card = json.loads((folder / "card.json").read_text())
         assert card["trained_as_of"] == "2026-11-20" and len(card["config_hash"]) == 16
-        assert set(card["input_hashes"]) == {"leads", "accounts", "activities", "opportunities", "stage_history"}
+        assert set(card["input_hashes"]) == {
+            "leads",
+            "accounts",
+            "activities",
+            "opportunities",
+            "stage_history",
+        }
         assert g["status"] == "trained" and g["model_kind"] == "lightgbm"
         assert g["metrics"]["propensity"]["auc"] > g["points_auc"]
     assert summary["rows_in"]["leads"] == 3000 and summary["rows_out"] > 20_000
@@ -89,15 +107,25 @@ def test_explain_prints_drivers_and_reasons(trained):
     config, out, _ = trained
     leads = pl.read_parquet(out / "2026-11-20" / "canonical" / "leads.parquet")
     lead_id = leads["lead_id"][0]
-    result = runner.invoke(app, ["explain", lead_id, "-c", str(config), *AS_OF, "--group", "Cloud"],
-                           env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app,
+        ["explain", lead_id, "-c", str(config), *AS_OF, "--group", "Cloud"],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     assert f"{lead_id} · Cloud" in result.output and "Drivers" in result.output
-    data = _json(runner.invoke(app, ["explain", lead_id, "-c", str(config), *AS_OF, "--json", "--top", "4"]))
-    assert set(data["groups"]) == {"Analytics", "Cloud"} and len(data["groups"]["Cloud"]["contributions"]) == 4
+    data = _json(
+        runner.invoke(app, ["explain", lead_id, "-c", str(config), *AS_OF, "--json", "--top", "4"])
+    )
+    assert (
+        set(data["groups"]) == {"Analytics", "Cloud"}
+        and len(data["groups"]["Cloud"]["contributions"]) == 4
+    )
     missing = runner.invoke(app, ["explain", "00Qnope", "-c", str(config), *AS_OF])
     assert missing.exit_code == 3 and "lead 00Qnope is not in the leads table" in missing.output
-    bad_group = runner.invoke(app, ["explain", lead_id, "-c", str(config), *AS_OF, "--group", "Nope"])
+    bad_group = runner.invoke(
+        app, ["explain", lead_id, "-c", str(config), *AS_OF, "--group", "Nope"]
+    )
     assert bad_group.exit_code == 2 and "is not a product group" in bad_group.output
 
 
@@ -106,52 +134,73 @@ def test_score_refuses_a_model_that_does_not_match(trained, tmp_path):
     import yaml
 
     data = yaml.safe_load(config.read_text())
-    data["train"]["features"]["custom"] = [c for c in data["train"]["features"]["custom"] if c["column"] != "budget"]
+    data["train"]["features"]["custom"] = [
+        c for c in data["train"]["features"]["custom"] if c["column"] != "budget"
+    ]
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump(data))
     result = runner.invoke(app, ["score", "-c", str(changed), *AS_OF])
     assert result.exit_code == 6, result.output
-    assert "does not match the data" in result.output and "no longer provide: budget" in result.output
+    assert (
+        "does not match the data" in result.output and "no longer provide: budget" in result.output
+    )
     assert "Retrain with `leadctl train`" in result.output
 
 
 def test_refused_group_is_scored_with_points(sample_exports, tmp_path):
-    config = write_config(tmp_path / "config.yaml", sample_exports, tmp_path / "out",
-                          train={"guards": {"min_labelled_leads": 1000, "min_positives": 10_000}})
+    config = write_config(
+        tmp_path / "config.yaml",
+        sample_exports,
+        tmp_path / "out",
+        train={"guards": {"min_labelled_leads": 1000, "min_positives": 10_000}},
+    )
     summary = _json(runner.invoke(app, ["train", "-c", str(config), *AS_OF, "--json"]))
     for g in summary["groups"].values():
         assert g["status"] == "refused" and g["model_kind"] == "points"
     assert any("points model from the config will be used" in w for w in summary["warnings"])
-    assert sorted(p.name for p in (tmp_path / "out" / "models" / "Cloud").iterdir()) == ["card.json"]
+    assert sorted(p.name for p in (tmp_path / "out" / "models" / "Cloud").iterdir()) == [
+        "card.json"
+    ]
     scored = _json(runner.invoke(app, ["score", "-c", str(config), *AS_OF, "--json"]))
     assert {g["model_kind"] for g in scored["groups"].values()} == {"points"}
     assert any("scored with the points model" in w for w in scored["warnings"])
-    text = runner.invoke(app, ["train", "-c", str(config), *AS_OF, "--force"], env={"COLUMNS": "200"})
+    text = runner.invoke(
+        app, ["train", "-c", str(config), *AS_OF, "--force"], env={"COLUMNS": "200"}
+    )
     assert text.exit_code == 0 and "refused" in text.output and "points model" in text.output
 
 
-# --- a single flat export: one file, custom columns, an outcome column, no activity log --------------
+# --- a single flat export: one file, custom columns, an outcome column, no activity log ---
+
 
 def _flat_export(path: Path, n: int = 3000, seed: int = 5) -> None:
     rng = np.random.default_rng(seed)
     titles = np.array(["CEO", "VP Sales", "Director of IT", "IT Manager", "Analyst", "Student"])
     t = rng.integers(0, len(titles), n)
-    occupation = np.array(["Professional", "Consultant", "Retired", "Student"])[rng.integers(0, 4, n)]
+    occupation = np.array(["Professional", "Consultant", "Retired", "Student"])[
+        rng.integers(0, 4, n)
+    ]
     budget = np.round(np.exp(rng.normal(9, 1.2, n)), -2)
-    logit = -2.2 + np.array([1.2, 1.0, 0.8, 0.2, -0.4, -2.0])[t] + 0.5 * (occupation == "Professional") \
+    logit = (
+        -2.2
+        + np.array([1.2, 1.0, 0.8, 0.2, -0.4, -2.0])[t]
+        + 0.5 * (occupation == "Professional")
         + 0.6 * (np.log(budget) - 9)
+    )
     converted = rng.random(n) < 1 / (1 + np.exp(-logit))
-    frame = pl.DataFrame({
-        "Lead ID": [f"F{i:05d}" for i in range(n)],
-        "E-mail": [f"p{i}@firm{i % 97}.com" for i in range(n)],
-        "Job Title": titles[t],
-        "What is your current occupation": occupation,
-        "Budget (USD)": [f"${b:,.0f}" for b in budget],
-        "Signup": ["2026-03-01"] * n,
-        "Converted": np.where(converted, "Yes", "No"),
-        # Filled in by sales once a deal closes: a leak the guard must catch.
-        "Deal Amount": pl.Series(np.where(converted, budget * 3, np.nan)).fill_nan(None),
-    })
+    frame = pl.DataFrame(
+        {
+            "Lead ID": [f"F{i:05d}" for i in range(n)],
+            "E-mail": [f"p{i}@firm{i % 97}.com" for i in range(n)],
+            "Job Title": titles[t],
+            "What is your current occupation": occupation,
+            "Budget (USD)": [f"${b:,.0f}" for b in budget],
+            "Signup": ["2026-03-01"] * n,
+            "Converted": np.where(converted, "Yes", "No"),
+            # Filled in by sales once a deal closes: a leak the guard must catch.
+            "Deal Amount": pl.Series(np.where(converted, budget * 3, np.nan)).fill_nan(None),
+        }
+    )
     frame.write_csv(path)
 
 
@@ -159,30 +208,57 @@ def test_flat_export_trains_and_scores_through_config_alone(tmp_path):
     _flat_export(tmp_path / "flat.csv")
     config = {
         "product_groups": [],
-        "inputs": {"dir": str(tmp_path), "tables": {"leads": {
-            "path": "flat.csv",
-            "columns": {"lead_id": "Lead ID", "email": "E-mail", "title": "Job Title", "created_at": "Signup"},
-            "extra_columns": {
-                "occupation": "What is your current occupation",
-                "budget": "Budget (USD)",
-                "converted": "Converted",
-                "deal_amount": {"source": "Deal Amount", "type": "float"},
+        "inputs": {
+            "dir": str(tmp_path),
+            "tables": {
+                "leads": {
+                    "path": "flat.csv",
+                    "columns": {
+                        "lead_id": "Lead ID",
+                        "email": "E-mail",
+                        "title": "Job Title",
+                        "created_at": "Signup",
+                    },
+                    "extra_columns": {
+                        "occupation": "What is your current occupation",
+                        "budget": "Budget (USD)",
+                        "converted": "Converted",
+                        "deal_amount": {"source": "Deal Amount", "type": "float"},
+                    },
+                }
             },
-        }}},
+        },
         "output": {"dir": str(tmp_path / "out")},
         "train": {
             "label": {"source": "outcome_column", "outcome_column": "converted"},
-            "features": {"custom": [
-                {"column": "occupation", "kind": "categorical", "label": "Occupation"},
-                {"column": "budget", "kind": "numeric", "label": "Budget"},
-                {"column": "deal_amount", "kind": "numeric"},
-            ]},
+            "features": {
+                "custom": [
+                    {"column": "occupation", "kind": "categorical", "label": "Occupation"},
+                    {"column": "budget", "kind": "numeric", "label": "Budget"},
+                    {"column": "deal_amount", "kind": "numeric"},
+                ]
+            },
         },
-        "points": {"default": {
-            "demographic": [{"feature": "seniority", "weight": 50, "choices": {"C-level": 10, "VP": 8, "Student": -10}}],
-            "behavioural": [{"name": "Any activity", "activity_types": ["Visit Webpage"], "weight": 50,
-                             "window_days": 30, "at_least": {1: 10}}],
-        }},
+        "points": {
+            "default": {
+                "demographic": [
+                    {
+                        "feature": "seniority",
+                        "weight": 50,
+                        "choices": {"C-level": 10, "VP": 8, "Student": -10},
+                    }
+                ],
+                "behavioural": [
+                    {
+                        "name": "Any activity",
+                        "activity_types": ["Visit Webpage"],
+                        "weight": 50,
+                        "window_days": 30,
+                        "at_least": {1: 10},
+                    }
+                ],
+            }
+        },
     }
     import yaml
 
@@ -204,4 +280,8 @@ def test_flat_export_trains_and_scores_through_config_alone(tmp_path):
     assert scores["model_kind"].unique().to_list() == ["lightgbm"]
     with_reasons = scores.filter(pl.col("reasons_for").list.len() > 0)
     assert with_reasons.height > 0
-    assert any(r.startswith(("Budget: ", "Title: ", "Occupation: ")) for rs in with_reasons["reasons_for"] for r in rs)
+    assert any(
+        r.startswith(("Budget: ", "Title: ", "Occupation: "))
+        for rs in with_reasons["reasons_for"]
+        for r in rs
+    )

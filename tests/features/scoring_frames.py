@@ -19,7 +19,9 @@ def ts(days_before_snapshot: float, snap: datetime = SNAP) -> datetime:
     return snap - timedelta(days=days_before_snapshot)
 
 
-def table(name: str, rows: list[dict[str, Any]], extra: dict[str, pl.DataType] | None = None) -> pl.LazyFrame:
+def table(
+    name: str, rows: list[dict[str, Any]], extra: dict[str, pl.DataType] | None = None
+) -> pl.LazyFrame:
     """A canonical table with the given rows (missing columns null), plus extra typed columns."""
     schema = dict(empty_frame(name).schema)
     schema.update(extra or {})
@@ -48,24 +50,59 @@ def tables(
     )
 
 
-def act(lead_id: str, days: float, kind: str = "Visit Webpage", group: str | None = None,
-        asset: str | None = None, snap: datetime = SNAP) -> dict[str, Any]:
-    return {"lead_id": lead_id, "activity_type": kind, "occurred_at": ts(days, snap),
-            "product_group": group, "asset_id": asset}
+def act(
+    lead_id: str,
+    days: float,
+    kind: str = "Visit Webpage",
+    group: str | None = None,
+    asset: str | None = None,
+    snap: datetime = SNAP,
+) -> dict[str, Any]:
+    return {
+        "lead_id": lead_id,
+        "activity_type": kind,
+        "occurred_at": ts(days, snap),
+        "product_group": group,
+        "asset_id": asset,
+    }
 
 
-def opp(opp_id: str, lead_id: str | None, created_days: float, group: str | None = "A",
-        account_id: str | None = None, won: bool | None = None, closed_days: float | None = None,
-        snap: datetime = SNAP) -> dict[str, Any]:
-    return {"opportunity_id": opp_id, "lead_id": lead_id, "account_id": account_id, "product_group": group,
-            "created_at": ts(created_days, snap), "is_won": won,
-            "closed_at": None if closed_days is None else ts(closed_days, snap)}
+def opp(
+    opp_id: str,
+    lead_id: str | None,
+    created_days: float,
+    group: str | None = "A",
+    account_id: str | None = None,
+    won: bool | None = None,
+    closed_days: float | None = None,
+    snap: datetime = SNAP,
+) -> dict[str, Any]:
+    return {
+        "opportunity_id": opp_id,
+        "lead_id": lead_id,
+        "account_id": account_id,
+        "product_group": group,
+        "created_at": ts(created_days, snap),
+        "is_won": won,
+        "closed_at": None if closed_days is None else ts(closed_days, snap),
+    }
 
 
 def keys(lead_ids: list[str], groups: list[str], snaps: list[datetime]) -> pl.LazyFrame:
-    rows = [{"lead_id": lid, "product_group": g, "snapshot_at": s} for lid in lead_ids for g in groups for s in snaps]
-    return pl.DataFrame(rows, schema={"lead_id": pl.String, "product_group": pl.String,
-                                      "snapshot_at": pl.Datetime("us", "UTC")}).lazy()
+    rows = [
+        {"lead_id": lid, "product_group": g, "snapshot_at": s}
+        for lid in lead_ids
+        for g in groups
+        for s in snaps
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "lead_id": pl.String,
+            "product_group": pl.String,
+            "snapshot_at": pl.Datetime("us", "UTC"),
+        },
+    ).lazy()
 
 
 def utc(y: int, m: int, d: int) -> datetime:

@@ -17,26 +17,48 @@ from leadctl.features.build import build_features
 from leadctl.features.engagement import activity_vocabulary, type_slugs
 
 TYPES = ["Request Demo", "Visit Webpage", "Unsubscribe Email"]
-CFG = FeaturesConfig(windows_days=[7, 30], half_life_days=10, lookback_days=100,
-                     negative_activity_types=["Unsubscribe Email"], activity_weights={"Request Demo": 2})
+CFG = FeaturesConfig(
+    windows_days=[7, 30],
+    half_life_days=10,
+    lookback_days=100,
+    negative_activity_types=["Unsubscribe Email"],
+    activity_weights={"Request Demo": 2},
+)
 
 
 def _world(extra_acts=(), extra_opps=(), extra_hist=()):
     return tables(
         [
-            lead("L1", title="VP Finance", email="jo@acme.com", account_id="ACC", country="USA",
-                 employees=1500, phone="+1 555 0100", lead_source=" Web ", created_at=ts(50)),
+            lead(
+                "L1",
+                title="VP Finance",
+                email="jo@acme.com",
+                account_id="ACC",
+                country="USA",
+                employees=1500,
+                phone="+1 555 0100",
+                lead_source=" Web ",
+                created_at=ts(50),
+            ),
             lead("L2", title="Student", email="kid@gmail.com", created_at=ts(10)),
             lead("L3", email="boss@acme.com", created_at=ts(20)),  # matched to ACC by e-mail domain
         ],
-        accounts=[{"account_id": "ACC", "domain": "https://www.acme.com/", "industry": "Finance",
-                   "employees": 9000, "named_account": True, "country": "Germany"}],
+        accounts=[
+            {
+                "account_id": "ACC",
+                "domain": "https://www.acme.com/",
+                "industry": "Finance",
+                "employees": 9000,
+                "named_account": True,
+                "country": "Germany",
+            }
+        ],
         activities=[
             act("L1", 2, "Request Demo", "A", "demo"),
             act("L1", 12, "Visit Webpage", None, "home"),
             act("L1", 12.5, "Visit Webpage", "B", "pricing"),
             act("L1", 40, "Unsubscribe Email"),
-            act("L1", 150, "Visit Webpage"),          # beyond lookback: ignored
+            act("L1", 150, "Visit Webpage"),  # beyond lookback: ignored
             act("L3", 5, "Visit Webpage", "A", "home"),
             *extra_acts,
         ],
@@ -67,12 +89,36 @@ def _row(frame, lead_id, group=None):
 def test_fit_features_from_lead_and_account():
     base, _ = _features(_world())
     l1, l2, l3 = (_row(base, x) for x in ("L1", "L2", "L3"))
-    assert (l1["seniority"], l1["job_function"], l1["email_domain_type"]) == ("VP", "Finance", "corporate")
-    assert (l1["industry"], l1["company_size"], l1["country"], l1["region"]) == ("Finance", "1,000-4,999", "US", "NA")
-    assert (l1["lead_source"], l1["has_account"], l1["named_account"], l1["has_phone"]) == ("Web", 1.0, 1.0, 1.0)
-    assert (l2["seniority"], l2["email_domain_type"], l2["has_account"], l2["company_size"]) == ("Student", "free", 0.0, None)
+    assert (l1["seniority"], l1["job_function"], l1["email_domain_type"]) == (
+        "VP",
+        "Finance",
+        "corporate",
+    )
+    assert (l1["industry"], l1["company_size"], l1["country"], l1["region"]) == (
+        "Finance",
+        "1,000-4,999",
+        "US",
+        "NA",
+    )
+    assert (l1["lead_source"], l1["has_account"], l1["named_account"], l1["has_phone"]) == (
+        "Web",
+        1.0,
+        1.0,
+        1.0,
+    )
+    assert (l2["seniority"], l2["email_domain_type"], l2["has_account"], l2["company_size"]) == (
+        "Student",
+        "free",
+        0.0,
+        None,
+    )
     # L3 has no account id but a corporate address at the account's domain: firmographics inherited.
-    assert (l3["has_account"], l3["company_size"], l3["country"], l3["named_account"]) == (1.0, "5,000+", "DE", 1.0)
+    assert (l3["has_account"], l3["company_size"], l3["country"], l3["named_account"]) == (
+        1.0,
+        "5,000+",
+        "DE",
+        1.0,
+    )
 
 
 def test_engagement_counts_recency_decay():
@@ -99,7 +145,10 @@ def test_buying_group_and_prior_opportunities():
     assert _row(base, "L3")["colleagues_engaged_30d"] == 1.0
     assert _row(base, "L2")["colleagues_engaged_30d"] == 0.0
     # o1 (L3, 30 days before) counts for L3 and, through the account, for L1.
-    assert (_row(base, "L1")["prior_opportunities"], _row(base, "L3")["prior_opportunities"]) == (1.0, 1.0)
+    assert (_row(base, "L1")["prior_opportunities"], _row(base, "L3")["prior_opportunities"]) == (
+        1.0,
+        1.0,
+    )
     assert _row(base, "L2")["prior_opportunities"] == 0.0
 
 
@@ -107,20 +156,32 @@ def test_group_features():
     _, pg = _features(_world())
     a, b = _row(pg, "L1", "A"), _row(pg, "L1", "B")
     assert (a["pg_activities_7d"], a["pg_days_since_last"], a["pg_share"]) == (1.0, 2.0, 0.5)
-    assert (b["pg_activities_7d"], b["pg_activities_30d"], b["pg_days_since_last"]) == (0.0, 1.0, 12.0)
-    assert a["pg_decayed_engagement"] == pytest.approx(2 * 0.5 ** 0.2)
+    assert (b["pg_activities_7d"], b["pg_activities_30d"], b["pg_days_since_last"]) == (
+        0.0,
+        1.0,
+        12.0,
+    )
+    assert a["pg_decayed_engagement"] == pytest.approx(2 * 0.5**0.2)
     l2a, l2b = _row(pg, "L2", "A"), _row(pg, "L2", "B")
-    assert (l2a["times_recycled"], l2a["times_disqualified"]) == (1.0, 1.0)  # general row + group row
+    assert (l2a["times_recycled"], l2a["times_disqualified"]) == (
+        1.0,
+        1.0,
+    )  # general row + group row
     assert (l2b["times_recycled"], l2b["times_disqualified"]) == (1.0, 0.0)
     assert l2a["pg_share"] is None and l2a["pg_days_since_last"] is None
 
 
 def test_custom_features_numeric_and_categorical():
     t = tables(
-        [lead("L1", budget="$12,500", occupation=" Consultant "), lead("L2", budget="n/a", occupation="")],
+        [
+            lead("L1", budget="$12,500", occupation=" Consultant "),
+            lead("L2", budget="n/a", occupation=""),
+        ],
         lead_extra={"budget": pl.String, "occupation": pl.String},
     )
-    cfg = FeaturesConfig(custom=[CustomFeature(column="budget", kind="numeric"), CustomFeature(column="occupation")])
+    cfg = FeaturesConfig(
+        custom=[CustomFeature(column="budget", kind="numeric"), CustomFeature(column="occupation")]
+    )
     base, _ = _features(t, cfg, lead_ids=("L1", "L2"))
     assert base["budget"].to_list() == [12500.0, None]
     assert base["occupation"].to_list() == ["Consultant", None]
@@ -128,7 +189,9 @@ def test_custom_features_numeric_and_categorical():
 
 def test_custom_feature_errors():
     t = tables([lead("L1")], lead_extra={"industry_x": pl.String})
-    with pytest.raises(ConfigError, match=r"names \['budget'\], which the leads table does not have"):
+    with pytest.raises(
+        ConfigError, match=r"names \['budget'\], which the leads table does not have"
+    ):
         _features(t, FeaturesConfig(custom=[CustomFeature(column="budget")]), lead_ids=("L1",))
     with pytest.raises(ConfigError, match="clash with built-in feature names"):
         _features(t, FeaturesConfig(custom=[CustomFeature(column="industry")]), lead_ids=("L1",))
@@ -136,10 +199,17 @@ def test_custom_feature_errors():
 
 def test_vocabulary_and_slugs():
     t = _world()
-    assert activity_vocabulary(t.activities, FeaturesConfig(max_activity_types=1), SNAP) == ["Visit Webpage"]
-    assert activity_vocabulary(t.activities, FeaturesConfig(activity_types=["X", "X", "Y"]), SNAP) == ["X", "Y"]
+    assert activity_vocabulary(t.activities, FeaturesConfig(max_activity_types=1), SNAP) == [
+        "Visit Webpage"
+    ]
+    assert activity_vocabulary(
+        t.activities, FeaturesConfig(activity_types=["X", "X", "Y"]), SNAP
+    ) == ["X", "Y"]
     assert type_slugs(["Request Demo", "request-demo", "%%"]) == {
-        "Request Demo": "request_demo", "request-demo": "request_demo_2", "%%": "type"}
+        "Request Demo": "request_demo",
+        "request-demo": "request_demo_2",
+        "%%": "type",
+    }
 
 
 def test_several_snapshots_see_only_their_past():
@@ -153,24 +223,44 @@ def test_several_snapshots_see_only_their_past():
 
 # --- point in time: nothing on or after the snapshot changes any feature value ------------------
 
-_future_days = st.floats(min_value=-400, max_value=0, allow_nan=False)  # 0 = exactly at the snapshot
+_future_days = st.floats(
+    min_value=-400, max_value=0, allow_nan=False
+)  # 0 = exactly at the snapshot
 
 
 @given(
-    acts=st.lists(st.tuples(st.sampled_from(["L1", "L2", "L3"]), _future_days,
-                            st.sampled_from(TYPES), st.sampled_from([None, "A", "B"])), max_size=6),
+    acts=st.lists(
+        st.tuples(
+            st.sampled_from(["L1", "L2", "L3"]),
+            _future_days,
+            st.sampled_from(TYPES),
+            st.sampled_from([None, "A", "B"]),
+        ),
+        max_size=6,
+    ),
     opps=st.lists(st.tuples(st.sampled_from(["L1", "L2", "L3", None]), _future_days), max_size=3),
-    hist=st.lists(st.tuples(st.sampled_from(["L1", "L2", "L3"]), _future_days,
-                            st.sampled_from(["Recycled", "Disqualified", "SAL"])), max_size=3),
+    hist=st.lists(
+        st.tuples(
+            st.sampled_from(["L1", "L2", "L3"]),
+            _future_days,
+            st.sampled_from(["Recycled", "Disqualified", "SAL"]),
+        ),
+        max_size=3,
+    ),
 )
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_adding_future_events_changes_no_feature(acts, opps, hist):
     before_base, before_pg = _features(_world())
-    after_base, after_pg = _features(_world(
-        extra_acts=[act(lid, d, kind, g) for lid, d, kind, g in acts],
-        extra_opps=[opp(f"f{i}", lid, d, account_id="ACC") for i, (lid, d) in enumerate(opps)],
-        extra_hist=[{"lead_id": lid, "product_group": None, "stage": s, "changed_at": ts(d)} for lid, d, s in hist],
-    ))
+    after_base, after_pg = _features(
+        _world(
+            extra_acts=[act(lid, d, kind, g) for lid, d, kind, g in acts],
+            extra_opps=[opp(f"f{i}", lid, d, account_id="ACC") for i, (lid, d) in enumerate(opps)],
+            extra_hist=[
+                {"lead_id": lid, "product_group": None, "stage": s, "changed_at": ts(d)}
+                for lid, d, s in hist
+            ],
+        )
+    )
     assert_frame_equal(before_base, after_base)
     assert_frame_equal(before_pg, after_pg)
 

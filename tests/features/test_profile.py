@@ -72,16 +72,28 @@ def test_email_domain_type(email, kind):
 def test_parsers_always_return_a_known_value(text):
     assert _one(P.seniority, text) in P.SENIORITY_LEVELS
     assert _one(P.email_domain_type, text) in P.EMAIL_TYPES
-    assert _one(P.job_function, text) in {name for name, _ in P.FUNCTION_RULES} | {"Other", "Unknown"}
+    assert _one(P.job_function, text) in {name for name, _ in P.FUNCTION_RULES} | {
+        "Other",
+        "Unknown",
+    }
 
 
 @pytest.mark.parametrize(
     ("raw", "code", "region"),
     [
-        ("USA", "US", "NA"), ("U.S.", "US", "NA"), ("united states", "US", "NA"),
-        ("Deutschland", "DE", "EMEA"), ("The Netherlands", "NL", "EMEA"), ("Great Britain", "GB", "EMEA"),
-        ("日本", "JP", "APAC"), ("PRC", "CN", "APAC"), ("UAE", "AE", "EMEA"), ("México", "MX", "LATAM"),
-        ("Brasil", "BR", "LATAM"), ("Korea, Republic of", "KR", "APAC"), ("Atlantis", None, None),
+        ("USA", "US", "NA"),
+        ("U.S.", "US", "NA"),
+        ("united states", "US", "NA"),
+        ("Deutschland", "DE", "EMEA"),
+        ("The Netherlands", "NL", "EMEA"),
+        ("Great Britain", "GB", "EMEA"),
+        ("日本", "JP", "APAC"),
+        ("PRC", "CN", "APAC"),
+        ("UAE", "AE", "EMEA"),
+        ("México", "MX", "LATAM"),
+        ("Brasil", "BR", "LATAM"),
+        ("Korea, Republic of", "KR", "APAC"),
+        ("Atlantis", None, None),
     ],
 )
 def test_country_codes_and_regions(raw, code, region):
@@ -97,7 +109,13 @@ def test_python_and_polars_country_keys_agree():
 
 
 def test_band_labels_and_values():
-    assert P.band_labels([50, 200, 1000, 5000]) == ["1-49", "50-199", "200-999", "1,000-4,999", "5,000+"]
+    assert P.band_labels([50, 200, 1000, 5000]) == [
+        "1-49",
+        "50-199",
+        "200-999",
+        "1,000-4,999",
+        "5,000+",
+    ]
     assert P.band_labels([1e6, 1e9], money=True) == ["<$1M", "$1M-$1B", "$1B+"]
     values = pl.DataFrame({"e": [None, 3, 50, 999, 5000, 250000]})
     got = values.select(P.band(pl.col("e"), [50, 200, 1000, 5000]).alias("e"))["e"].to_list()
@@ -105,8 +123,15 @@ def test_band_labels_and_values():
 
 
 def test_website_domain():
-    sites = pl.DataFrame({"w": ["https://www.Acme.com/about", "www2.acme.io", "acme.de", "http://acme.fr:8080"]})
-    assert sites.select(P.website_domain(pl.col("w")).alias("w"))["w"].to_list() == ["acme.com", "acme.io", "acme.de", "acme.fr"]
+    sites = pl.DataFrame(
+        {"w": ["https://www.Acme.com/about", "www2.acme.io", "acme.de", "http://acme.fr:8080"]}
+    )
+    assert sites.select(P.website_domain(pl.col("w")).alias("w"))["w"].to_list() == [
+        "acme.com",
+        "acme.io",
+        "acme.de",
+        "acme.fr",
+    ]
 
 
 def test_shipped_lists_load():

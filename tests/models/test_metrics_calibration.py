@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from leadctl.errors import ModelError
 from leadctl.models import metrics as M
-from leadctl.models.calibration import FLOOR, apply_calibrator, fit_calibrator, fit_isotonic, fit_platt
+from leadctl.models.calibration import (
+    FLOOR,
+    apply_calibrator,
+    fit_calibrator,
+    fit_isotonic,
+    fit_platt,
+)
 
 
 def _brute_auc(y, s):
@@ -38,7 +44,10 @@ def test_pr_auc_lift_capture_and_table():
     s = np.where(y, 0.9, 0.1)
     assert M.pr_auc(y, s) == pytest.approx(1.0)
     lift, capture = M.top_decile(y, s)
-    assert (lift, capture) == (pytest.approx(5.0), pytest.approx(0.5))  # top 10 rows all positive, of 20
+    assert (lift, capture) == (
+        pytest.approx(5.0),
+        pytest.approx(0.5),
+    )  # top 10 rows all positive, of 20
     table = M.calibration_table(y, s, 5)
     assert [r["rows"] for r in table] == [20] * 5
     assert table[-1] == {"rows": 20, "predicted": pytest.approx(0.9), "observed": 1.0}
@@ -56,7 +65,7 @@ def test_univariate_auc_direction_free_and_categorical():
 def test_isotonic_is_monotone_and_calibrates():
     rng = np.random.default_rng(3)
     raw = rng.random(20_000)
-    y = rng.random(20_000) < raw ** 2
+    y = rng.random(20_000) < raw**2
     cal = fit_isotonic(raw, y)
     assert np.all(np.diff(cal["x"]) >= 0) and np.all(np.diff(cal["y"]) >= 0)
     p = apply_calibrator(json.loads(json.dumps(cal)), raw)  # survives a JSON round trip

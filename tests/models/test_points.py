@@ -23,10 +23,21 @@ MODEL = {
         {"feature": "budget", "weight": 20, "at_least": {0: 0, 10000: 5, 50000: 10}, "missing": -5},
     ],
     "behavioural": [
-        {"name": "Demo", "activity_types": ["Request Demo"], "weight": 30, "window_days": 30,
-         "at_least": {1: 5, 2: 10}, "product_group_only": True},
-        {"name": "Visits", "activity_types": ["Visit Webpage"], "weight": 20, "half_life_days": 10,
-         "at_least": {0.5: 10}},
+        {
+            "name": "Demo",
+            "activity_types": ["Request Demo"],
+            "weight": 30,
+            "window_days": 30,
+            "at_least": {1: 5, 2: 10},
+            "product_group_only": True,
+        },
+        {
+            "name": "Visits",
+            "activity_types": ["Visit Webpage"],
+            "weight": 20,
+            "half_life_days": 10,
+            "at_least": {0.5: 10},
+        },
     ],
 }
 
@@ -42,12 +53,21 @@ def _model(**changes) -> PointsModelConfig:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"demographic__0__weight": 40}, "demographic weights add up to 60 %; at most 50 % is allowed"),
-        ({"behavioural__0__weight": 20}, r"weights add up to 90 % \(demographic 50 \+ behavioural 40\)"),
+        (
+            {"demographic__0__weight": 40},
+            "demographic weights add up to 60 %; at most 50 % is allowed",
+        ),
+        (
+            {"behavioural__0__weight": 20},
+            r"weights add up to 90 % \(demographic 50 \+ behavioural 40\)",
+        ),
         ({"demographic__0__choices": {"VP": 11}}, "priorities must be between -10 and 10"),
         ({"behavioural__1__at_least": {1: -12}}, "priorities must be between -10 and 10"),
         ({"behavioural__1__window_days": 7}, "give exactly one of window_days or half_life_days"),
-        ({"behavioural__0__window_days": None}, "give exactly one of window_days or half_life_days"),
+        (
+            {"behavioural__0__window_days": None},
+            "give exactly one of window_days or half_life_days",
+        ),
         ({"demographic__1__choices": {"x": 1}}, "give either choices or at_least"),
         ({"behavioural__0__weight": 0}, "greater than 0"),
     ],
@@ -58,8 +78,13 @@ def test_validation_errors(changes, message):
 
 
 def test_config_errors_name_the_key(tmp_path):
-    bad = {"points": {"default": {**MODEL, "demographic": [{**MODEL["demographic"][0], "wieght": 3}]}}}
-    with pytest.raises(ConfigError, match="unknown key 'points.default.demographic.0.wieght'; did you mean 'weight'"):
+    bad = {
+        "points": {"default": {**MODEL, "demographic": [{**MODEL["demographic"][0], "wieght": 3}]}}
+    }
+    with pytest.raises(
+        ConfigError,
+        match="unknown key 'points.default.demographic.0.wieght'; did you mean 'weight'",
+    ):
         parse_config(bad, source=tmp_path / "c.yaml")
 
 
@@ -81,7 +106,9 @@ def test_group_model_overrides_default():
 
 def test_unknown_or_mistyped_attribute():
     model = _model(demographic__0__feature="senority")
-    with pytest.raises(ConfigError, match="unknown feature 'senority' \\(did you mean 'seniority'\\?\\)"):
+    with pytest.raises(
+        ConfigError, match="unknown feature 'senority' \\(did you mean 'seniority'\\?\\)"
+    ):
         P.check_attributes(model, {"seniority": "categorical", "budget": "numeric"}, "A")
     with pytest.raises(ConfigError, match="'budget' is categorical: use choices, not at_least"):
         P.check_attributes(_model(), {"seniority": "categorical", "budget": "categorical"}, "A")
@@ -89,19 +116,26 @@ def test_unknown_or_mistyped_attribute():
 
 def test_points_add_up():
     model = _model()
-    events = pl.DataFrame({
-        "lead_id": ["L1", "L1", "L1", "L2"],
-        "snapshot_at": [SNAP] * 4,
-        "activity_type": ["Request Demo", "Request Demo", "Visit Webpage", "Request Demo"],
-        "product_group": ["A", "A", None, "B"],
-        "age_days": [1.0, 40.0, 10.0, 2.0],
-    }).lazy()
-    keys = pl.DataFrame({"lead_id": ["L1", "L2", "L3"], "product_group": ["A"] * 3, "snapshot_at": [SNAP] * 3}).lazy()
+    events = pl.DataFrame(
+        {
+            "lead_id": ["L1", "L1", "L1", "L2"],
+            "snapshot_at": [SNAP] * 4,
+            "activity_type": ["Request Demo", "Request Demo", "Visit Webpage", "Request Demo"],
+            "product_group": ["A", "A", None, "B"],
+            "age_days": [1.0, 40.0, 10.0, 2.0],
+        }
+    ).lazy()
+    keys = pl.DataFrame(
+        {"lead_id": ["L1", "L2", "L3"], "product_group": ["A"] * 3, "snapshot_at": [SNAP] * 3}
+    ).lazy()
     counts = P.behaviour_counts(events, keys, model).sort("lead_id").collect()
     assert counts["beh_0_n"].to_list() == [1.0, 0.0, 0.0]  # window 30 d, group A only
-    assert counts["beh_1_n"].to_list() == pytest.approx([0.5, 0.0, 0.0])  # one visit, one half-life old
-    frame = counts.with_columns(seniority=pl.Series(["VP", "Student", "CEO"]),
-                                budget=pl.Series([20000.0, None, 60000.0]))
+    assert counts["beh_1_n"].to_list() == pytest.approx(
+        [0.5, 0.0, 0.0]
+    )  # one visit, one half-life old
+    frame = counts.with_columns(
+        seniority=pl.Series(["VP", "Student", "CEO"]), budget=pl.Series([20000.0, None, 60000.0])
+    )
     scored = P.apply_points(frame, model).sort("lead_id")
     # L1: VP 30 + budget 10k-50k 10 = 40 of 50 demographic; demo 15 + visits 20 = 35 of 50.
     # L2: student -30 + missing budget -10 -> fit 0; no behaviour. L3: other 6 + 20 = 26.

@@ -21,8 +21,14 @@ def test_top_drivers_picks_largest_each_way():
     contrib = np.array([[0.5, -0.2, 0.1, -0.9], [0.0, 0.01, -0.03, 0.2]])
     rows, cols, ranks, pos = top_drivers(contrib, top_n=2, min_contribution=0.02)
     got = sorted(zip(rows.tolist(), cols.tolist(), ranks.tolist(), pos.tolist(), strict=True))
-    assert got == [(0, 0, 0, True), (0, 1, 1, False), (0, 2, 1, True), (0, 3, 0, False),
-                   (1, 2, 0, False), (1, 3, 0, True)]
+    assert got == [
+        (0, 0, 0, True),
+        (0, 1, 1, False),
+        (0, 2, 1, True),
+        (0, 3, 0, False),
+        (1, 2, 0, False),
+        (1, 3, 0, True),
+    ]
 
 
 def test_reason_lists_word_values_in_both_directions():
@@ -34,11 +40,17 @@ def test_reason_lists_word_values_in_both_directions():
         Feature("country", "categorical", "fit", "Country", "category"),
         _feat("decayed_engagement", phrase_kind="decayed"),
     ]
-    raw = pl.DataFrame({
-        "days_since_request_demo": [2.0, None], "pg_activities_30d": [4.0, 0.0],
-        "email_domain_type": ["corporate", "free"], "seniority": ["VP", None], "title": ["VP Finance", None],
-        "country": ["DE", None], "decayed_engagement": [3.25, 0.0],
-    })
+    raw = pl.DataFrame(
+        {
+            "days_since_request_demo": [2.0, None],
+            "pg_activities_30d": [4.0, 0.0],
+            "email_domain_type": ["corporate", "free"],
+            "seniority": ["VP", None],
+            "title": ["VP Finance", None],
+            "country": ["DE", None],
+            "decayed_engagement": [3.25, 0.0],
+        }
+    )
     contrib = np.array([[1.0, -0.5, 0.3, 0.2, 0.0, 0.0], [-0.4, -0.2, -0.6, 0.0, 0.1, -0.3]])
     phrases = [phrase(f, group="Cloud", activity_phrases=PHRASES, lookback_days=365) for f in feats]
     out = reason_lists(raw, contrib, phrases, top_n=3, min_contribution=0.05)
@@ -48,23 +60,38 @@ def test_reason_lists_word_values_in_both_directions():
     ]
     assert out["reasons_against"].to_list() == [
         ["Only 4 Cloud activities in the last 30 days"],
-        ["Free-mail address", "No “Request Demo” in the last 365 days", "Low recent engagement (level 0.0)"],
+        [
+            "Free-mail address",
+            "No “Request Demo” in the last 365 days",
+            "Low recent engagement (level 0.0)",
+        ],
     ]
 
 
 def test_country_names_and_empty_rows():
     feat = Feature("country", "categorical", "fit", "Country", "category")
     raw = pl.DataFrame({"country": ["US", "XX"]})
-    out = reason_lists(raw, np.array([[1.0], [1.0]]), [phrase(feat, group="A", activity_phrases={}, lookback_days=1)],
-                       top_n=1, min_contribution=0.0)
+    out = reason_lists(
+        raw,
+        np.array([[1.0], [1.0]]),
+        [phrase(feat, group="A", activity_phrases={}, lookback_days=1)],
+        top_n=1,
+        min_contribution=0.0,
+    )
     assert out["reasons_for"].to_list() == [["Country: United States"], ["Country: XX"]]
     none = reason_lists(raw, np.zeros((2, 1)), [pl.lit("x")], top_n=1, min_contribution=0.1)
-    assert none["reasons_for"].to_list() == [[], []] and none["reasons_against"].to_list() == [[], []]
+    assert none["reasons_for"].to_list() == [[], []] and none["reasons_against"].to_list() == [
+        [],
+        [],
+    ]
 
 
 def test_title_drivers_are_merged():
-    feats = [Feature("seniority", "categorical", "fit", "S", "title"), _feat("x"),
-             Feature("job_function", "categorical", "fit", "F", "title")]
+    feats = [
+        Feature("seniority", "categorical", "fit", "S", "title"),
+        _feat("x"),
+        Feature("job_function", "categorical", "fit", "F", "title"),
+    ]
     merged, kept = merge_title(np.array([[0.5, 0.1, -0.2]]), feats)
     assert [f.name for f in kept] == ["seniority", "x"]
     np.testing.assert_allclose(merged, [[0.3, 0.1]])
@@ -88,5 +115,8 @@ def test_percentile_scale():
     assert len(ref) == C.REFERENCE_POINTS
     got = C.to_percentile(np.array([-1.0, 0.25, 0.5, 2.0]), ref)
     np.testing.assert_allclose(got, [0.0, 25.0, 50.0, 100.0], atol=0.1)
-    assert C.model_version("2026-11-20", ["a"]) == C.model_version("2026-11-20", ["a"]) != C.model_version(
-        "2026-11-20", ["b"])
+    assert (
+        C.model_version("2026-11-20", ["a"])
+        == C.model_version("2026-11-20", ["a"])
+        != C.model_version("2026-11-20", ["b"])
+    )

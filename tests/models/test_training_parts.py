@@ -18,14 +18,18 @@ from leadctl.models.split import make_split
 
 def _data(n=3000, seed=0):
     rng = np.random.default_rng(seed)
-    X = np.column_stack([rng.normal(size=n), rng.integers(0, 4, n), rng.normal(size=n)]).astype(np.float32)
+    X = np.column_stack([rng.normal(size=n), rng.integers(0, 4, n), rng.normal(size=n)]).astype(
+        np.float32
+    )
     y = rng.random(n) < 1 / (1 + np.exp(-(2 * X[:, 0] + (X[:, 1] == 2) - 2)))
     return X, y
 
 
-FEATS = [Feature("x", "numeric", "fit", "x", "number"), Feature("c", "categorical", "fit", "c", "category",
-                                                                  categories=("a", "b", "c", "d")),
-         Feature("noise", "numeric", "fit", "n", "number")]
+FEATS = [
+    Feature("x", "numeric", "fit", "x", "number"),
+    Feature("c", "categorical", "fit", "c", "category", categories=("a", "b", "c", "d")),
+    Feature("noise", "numeric", "fit", "n", "number"),
+]
 
 
 def test_same_data_gives_byte_identical_models_and_exact_contributions():
@@ -35,7 +39,8 @@ def test_same_data_gives_byte_identical_models_and_exact_contributions():
     b = BinaryModel(FEATS, cfg).fit(X[:2000], y[:2000], X[2000:], y[2000:])
     assert a.model_text() == b.model_text()
     other = BinaryModel(FEATS, LightGBMConfig(max_rounds=60, seed=7, num_threads=1)).fit(
-        X[:2000], y[:2000], X[2000:], y[2000:])
+        X[:2000], y[:2000], X[2000:], y[2000:]
+    )
     assert other.model_text() != a.model_text()  # the seed matters (feature_fraction < 1)
     booster = load_booster(a.model_text(), "test")
     raw = predict_raw(booster, X[:50], 1)
@@ -55,8 +60,15 @@ def test_damaged_model_file_is_a_model_error():
 
 def _rows(dates: int, per_date: int, positives_every: int) -> pl.DataFrame:
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    rows = [{"lead_id": f"L{i:04d}", "snapshot_at": start + timedelta(days=30 * d), "label": i % positives_every == 0}
-            for d in range(dates) for i in range(per_date)]
+    rows = [
+        {
+            "lead_id": f"L{i:04d}",
+            "snapshot_at": start + timedelta(days=30 * d),
+            "label": i % positives_every == 0,
+        }
+        for d in range(dates)
+        for i in range(per_date)
+    ]
     return pl.DataFrame(rows)
 
 
@@ -78,9 +90,15 @@ def test_stratified_fallback_without_dates_or_late_positives():
     split = make_split(one_date, holdout_snapshots=3, stratified_share=0.3)
     assert split.kind == "stratified" and "no usable dates" in split.note
     y = one_date["label"].to_numpy()
-    assert (~split.train).sum() == 300 and y[~split.train].sum() == 30  # stratified: 30 % of each class
-    frame = _rows(dates=4, per_date=100, positives_every=1000)  # one positive per date: too few to hold out
-    assert make_split(frame, holdout_snapshots=1, stratified_share=0.3).note.startswith("too few positives")
+    assert (~split.train).sum() == 300 and y[
+        ~split.train
+    ].sum() == 30  # stratified: 30 % of each class
+    frame = _rows(
+        dates=4, per_date=100, positives_every=1000
+    )  # one positive per date: too few to hold out
+    assert make_split(frame, holdout_snapshots=1, stratified_share=0.3).note.startswith(
+        "too few positives"
+    )
 
 
 def test_label_shortfall():
@@ -93,14 +111,34 @@ def test_label_shortfall():
 def test_leakage_flags_near_perfect_and_sales_set_columns():
     rng = np.random.default_rng(1)
     y = rng.random(2000) < 0.1
-    frame = pl.DataFrame({
-        "leak": np.where(y, rng.uniform(10, 20, 2000), rng.uniform(0, 9, 2000)),
-        "fine": rng.normal(size=2000) + y,
-        "stage": np.where(y, "SQL", "Inquiry"),
-    })
-    feats = [Feature("leak", "numeric", "engagement", "leak", "number", source="custom", params={"column": "leak"}),
-             Feature("fine", "numeric", "engagement", "fine", "number"),
-             Feature("stage", "categorical", "fit", "stage", "category", source="custom", params={"column": "stage"})]
+    frame = pl.DataFrame(
+        {
+            "leak": np.where(y, rng.uniform(10, 20, 2000), rng.uniform(0, 9, 2000)),
+            "fine": rng.normal(size=2000) + y,
+            "stage": np.where(y, "SQL", "Inquiry"),
+        }
+    )
+    feats = [
+        Feature(
+            "leak",
+            "numeric",
+            "engagement",
+            "leak",
+            "number",
+            source="custom",
+            params={"column": "leak"},
+        ),
+        Feature("fine", "numeric", "engagement", "fine", "number"),
+        Feature(
+            "stage",
+            "categorical",
+            "fit",
+            "stage",
+            "category",
+            source="custom",
+            params={"column": "stage"},
+        ),
+    ]
     flagged = leakage(frame, y, feats, GuardsConfig())
     assert [(e.feature, e.kept) for e in flagged] == [("leak", False), ("stage", False)]
     assert "univariate AUC 1.000 >= 0.95" in flagged[0].reason

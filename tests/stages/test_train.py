@@ -36,7 +36,9 @@ def _train(ws: Workspace, tables: Tables, groups=None):
     out = {}
     for g in groups:
         frame = stage.group_frame(data, g, cfg.points.for_group(g)).collect()
-        out[g] = stage.train_group(frame, data, g, cfg.train, as_of=ws.as_of, points=cfg.points.for_group(g))
+        out[g] = stage.train_group(
+            frame, data, g, cfg.train, as_of=ws.as_of, points=cfg.points.for_group(g)
+        )
     return data, out
 
 
@@ -69,7 +71,7 @@ def test_calibration_matches_observed_rates(trained):
         table = metrics["calibration"]
         assert sum(b["rows"] for b in table) == metrics["rows"]
         for b in table:
-            # ~300 rows a bin and a ~2.5 % base rate: 0.04 is about three standard errors in the top bin.
+            # ~300 rows a bin, ~2.5 % base rate: 0.04 is ~3 standard errors in the top bin.
             assert abs(b["predicted"] - b["observed"]) <= 0.04, (group, b)
         predicted = sum(b["predicted"] * b["rows"] for b in table) / metrics["rows"]
         observed = metrics["positives"] / metrics["rows"]
@@ -81,8 +83,13 @@ def test_card_records_what_run_and_score_need(trained):
     ws, _, data, results = trained
     card = results["Analytics"].card
     assert card["status"] == "trained" and card["trained_as_of"] == "2026-11-20"
-    assert card["split"]["kind"] == "time" and card["snapshot_dates"] == [d.isoformat() for d in data.dates]
-    assert card["label"]["definition"] == "an opportunity for Analytics created within 90 days for the lead"
+    assert card["split"]["kind"] == "time" and card["snapshot_dates"] == [
+        d.isoformat() for d in data.dates
+    ]
+    assert (
+        card["label"]["definition"]
+        == "an opportunity for Analytics created within 90 days for the lead"
+    )
     assert card["counts"]["positive_leads"] >= 120 and card["counts"]["labelled_leads"] >= 1000
     names = [f["name"] for f in card["features"]]
     assert {"seniority", "email_domain_type", "budget", "pg_decayed_engagement"} <= set(names)
@@ -93,23 +100,37 @@ def test_card_records_what_run_and_score_need(trained):
     assert set(card["distribution"]["scores"]) == {"fit", "engagement", "propensity"}
     assert set(card["versions"]) == {"leadctl", "lightgbm", "polars", "numpy"}
     assert 1 <= len(card["top_features"]) <= ws.cfg.train.top_features
-    assert card["models"]["fit"]["features"] == [f for f in names if next(
-        x for x in card["features"] if x["name"] == f)["group"] == "fit"]
+    assert card["models"]["fit"]["features"] == [
+        f for f in names if next(x for x in card["features"] if x["name"] == f)["group"] == "fit"
+    ]
     json.dumps(card)  # JSON-able throughout
     cal = results["Analytics"].calibration
-    assert cal["propensity"]["calibrator"]["method"] == "isotonic" and len(cal["propensity"]["reference"]) == 1001
+    assert (
+        cal["propensity"]["calibrator"]["method"] == "isotonic"
+        and len(cal["propensity"]["reference"]) == 1001
+    )
 
 
 def test_two_trainings_give_identical_model_files(sample_exports, tmp_path):
-    fast = {"snapshots": {"count": 6, "every_days": 30, "holdout": 2}, "lightgbm": {"max_rounds": 60}}
+    fast = {
+        "snapshots": {"count": 6, "every_days": 30, "holdout": 2},
+        "lightgbm": {"max_rounds": 60},
+    }
     texts = []
     for run in ("a", "b"):
         ws, tables = _setup(sample_exports, tmp_path / run, train=fast)
         _, results = _train(ws, tables, groups=["Cloud"])
-        texts.append((results["Cloud"].models, json.dumps(results["Cloud"].card, sort_keys=True),
-                      json.dumps(results["Cloud"].calibration, sort_keys=True)))
+        texts.append(
+            (
+                results["Cloud"].models,
+                json.dumps(results["Cloud"].card, sort_keys=True),
+                json.dumps(results["Cloud"].calibration, sort_keys=True),
+            )
+        )
     assert texts[0] == texts[1]
-    assert set(texts[0][0]) == {"fit", "engagement", "propensity"} and texts[0][0]["fit"].startswith("tree")
+    assert set(texts[0][0]) == {"fit", "engagement", "propensity"} and texts[0][0][
+        "fit"
+    ].startswith("tree")
 
 
 def test_too_few_labels_refuses_the_group(trained):
@@ -133,10 +154,18 @@ def test_injected_leaking_column_is_flagged_and_excluded(trained):
         days_to_close=pl.when(pl.col("label")).then(pl.lit(20.0)).otherwise(pl.lit(200.0))
         + pl.Series(rng.uniform(0, 10, frame.height))
     )
-    leak = Feature("days_to_close", "numeric", "engagement", "Days to close", "number", source="custom",
-                   params={"column": "days_to_close"})
-    data_leak = stage.TrainingData(data.examples, data.frames, data.events, data.dates, data.types,
-                                   [*data.defs, leak])
+    leak = Feature(
+        "days_to_close",
+        "numeric",
+        "engagement",
+        "Days to close",
+        "number",
+        source="custom",
+        params={"column": "days_to_close"},
+    )
+    data_leak = stage.TrainingData(
+        data.examples, data.frames, data.events, data.dates, data.types, [*data.defs, leak]
+    )
     result = stage.train_group(frame, data_leak, "Analytics", ws.cfg.train, as_of=ws.as_of)
     assert result.summary["excluded"] == ["days_to_close"]
     assert "days_to_close" not in [f["name"] for f in result.card["features"]]
@@ -163,7 +192,13 @@ def test_larger_sample_recovers_the_signal(tmp_path, n_leads):
     """3,000 leads give ~75 held-out positives per group; 12,000 make the floors tighter."""
     from leadctl.sample import generate_sample
 
-    generate_sample(tmp_path / "exports", n_leads=n_leads, seed=11, product_groups=2, export_date=date(2026, 11, 20))
+    generate_sample(
+        tmp_path / "exports",
+        n_leads=n_leads,
+        seed=11,
+        product_groups=2,
+        export_date=date(2026, 11, 20),
+    )
     ws, tables = _setup(tmp_path / "exports", tmp_path)
     _, results = _train(ws, tables)
     for group, r in results.items():
