@@ -1,4 +1,4 @@
-"""`leadctl verify`: check MQL rows' contact, geography, account and exclusions before assignment."""
+"""`leadctl verify`: check MQL rows' contact data, geography, account and exclusions."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ FAILURES_FILE = "verify_failures.csv"
 
 
 def run_verify(ws: Workspace) -> dict[str, Any]:
-    """Read ratings and canonical tables, verify the MQL rows, write both outputs; return the summary."""
+    """Read ratings and canonical tables, verify MQL rows, write both outputs; return a summary."""
     cfg = ws.cfg.verify
     result = verify(
         ws.read_output("ratings.parquet", produced_by="rate"),
@@ -63,7 +63,9 @@ def render_verify(summary: dict[str, Any]) -> None:
     for name in names:
         g = groups[name]
         share = g["failed"] / g["rows_in"] if g["rows_in"] else 0.0
-        overview.add_row(name, f"{g['rows_in']:,}", f"{g['verified']:,}", f"{g['failed']:,}", f"{share:.1%}")
+        overview.add_row(
+            name, f"{g['rows_in']:,}", f"{g['verified']:,}", f"{g['failed']:,}", f"{share:.1%}"
+        )
     total = summary["rows_in"]
     overview.add_row(
         "all",
@@ -74,7 +76,10 @@ def render_verify(summary: dict[str, Any]) -> None:
         style="bold",
     )
     console.print(overview)
-    for key, title in (("failed_checks", "Failed checks"), ("warnings", "Warnings (rows verified)")):
+    for key, title in (
+        ("failed_checks", "Failed checks"),
+        ("warnings", "Warnings (rows verified)"),
+    ):
         checks = sorted({c for g in groups.values() for c in g[key]})
         if not checks:
             continue
@@ -87,7 +92,9 @@ def render_verify(summary: dict[str, Any]) -> None:
         console.print(table)
     outputs = summary.get("outputs")
     if outputs:
-        console.print(f"Verified: {outputs['verified']}\nFailures: {outputs['failures']}", highlight=False)
+        console.print(
+            f"Verified: {outputs['verified']}\nFailures: {outputs['failures']}", highlight=False
+        )
 
 
 @app.command("verify")

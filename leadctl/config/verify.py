@@ -38,7 +38,8 @@ SurvivorKey = Literal["last_activity", "completeness", "created_at", "lead_id"]
 FuzzyScorer = Literal["ratio", "token_sort_ratio", "token_set_ratio", "WRatio"]
 
 # Every configurable check, in the order failures list them, with its default severity.
-# fail: the row goes to verify_failures.csv; warn: it passes, named in verify_warnings; off: skipped.
+# fail: the row goes to verify_failures.csv; warn: it passes, named in verify_warnings;
+# off: not checked.
 DEFAULT_CHECKS: dict[str, Severity] = {
     "duplicate": "fail",
     "do_not_contact": "fail",
@@ -58,6 +59,17 @@ DEFAULT_CHECKS: dict[str, Severity] = {
     "unknown_region": "fail",
     "no_account_match": "off",
     "country_from_account": "warn",
+}
+
+DEFAULT_SURVIVOR_ORDER: list[SurvivorKey] = [
+    "last_activity",
+    "completeness",
+    "created_at",
+    "lead_id",
+]
+DEFAULT_REQUIRED: dict[Action, list[RequiredField]] = {
+    "fast_track": ["email", "phone", "country", "company"],
+    "standard": ["email", "country", "company"],
 }
 
 # EU + EEA + UK + Switzerland: where opt-in consent is the usual legal basis for outreach.
@@ -83,7 +95,9 @@ DEFAULT_BLANK_VALUES = [
 def _alpha2(code: str, where: str) -> str:
     value = code.strip().upper()
     if pycountry.countries.get(alpha_2=value) is None:
-        raise ValueError(f"{where}: {code!r} is not an ISO 3166-1 alpha-2 country code (e.g. DE, US)")
+        raise ValueError(
+            f"{where}: {code!r} is not an ISO 3166-1 alpha-2 country code (e.g. DE, US)"
+        )
     return value
 
 
@@ -103,9 +117,7 @@ class DedupeConfig(StrictModel):
 
     by_email: bool = True
     by_name_and_company: bool = True
-    survivor_order: list[SurvivorKey] = Field(
-        default_factory=lambda: ["last_activity", "completeness", "created_at", "lead_id"]
-    )
+    survivor_order: list[SurvivorKey] = Field(default_factory=lambda: list(DEFAULT_SURVIVOR_ORDER))
 
     @field_validator("survivor_order")
     @classmethod
@@ -121,10 +133,7 @@ class VerifyConfig(StrictModel):
 
     checks: dict[str, Severity] = Field(default_factory=lambda: dict(DEFAULT_CHECKS))
     required_fields: dict[Action, list[RequiredField]] = Field(
-        default_factory=lambda: {
-            "fast_track": ["email", "phone", "country", "company"],
-            "standard": ["email", "country", "company"],
-        }
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_REQUIRED.items()}
     )
     required_fields_by_tier: dict[str, list[RequiredField]] = Field(default_factory=dict)
     blank_values: list[str] = Field(default_factory=lambda: list(DEFAULT_BLANK_VALUES))
@@ -146,7 +155,9 @@ class VerifyConfig(StrictModel):
         r"(?i)\b(student|intern|internship|trainee|apprentice|phd candidate|doctoral candidate"
         r"|graduate assistant|undergrad\w*)\b"
     )
-    student_fields: dict[str, list[str]] = Field(default_factory=lambda: {"occupation": ["Student"]})
+    student_fields: dict[str, list[str]] = Field(
+        default_factory=lambda: {"occupation": ["Student"]}
+    )
     student_domain_patterns: list[str] = Field(default_factory=lambda: [r"(^|\.)students?\."])
     open_opportunity_scope: Literal["same_group", "any_group"] = "same_group"
     closed_opportunity_stages: list[str] = Field(
@@ -192,7 +203,10 @@ class VerifyConfig(StrictModel):
         return {alias: _alpha2(code, f"country_aliases.{alias}") for alias, code in value.items()}
 
     @field_validator(
-        "competitor_domains", "partner_domains", "extra_free_mail_domains", "extra_disposable_domains"
+        "competitor_domains",
+        "partner_domains",
+        "extra_free_mail_domains",
+        "extra_disposable_domains",
     )
     @classmethod
     def _domains(cls, value: list[str]) -> list[str]:
@@ -209,7 +223,9 @@ class VerifyConfig(StrictModel):
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"student pattern {pattern!r} is not a valid regex: {exc}") from None
+                raise ValueError(
+                    f"student pattern {pattern!r} is not a valid regex: {exc}"
+                ) from None
         return self
 
 
@@ -235,7 +251,9 @@ def _read_lines(name: str) -> list[str]:
 
 
 @cache
-def shipped_lists() -> tuple[frozenset[str], frozenset[str], frozenset[str], tuple[tuple[str, str], ...]]:
+def shipped_lists() -> tuple[
+    frozenset[str], frozenset[str], frozenset[str], tuple[tuple[str, str], ...]
+]:
     """The files in leadctl/data/, read once per process."""
     regions = tuple((line.split()[0], line.split()[1]) for line in _read_lines("regions.txt"))
     return (

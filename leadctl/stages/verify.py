@@ -23,7 +23,7 @@ from leadctl.stages.verify_accounts import match_accounts, open_opportunities, p
 from leadctl.stages.verify_contact import classify_emails, normalize_phones
 from leadctl.stages.verify_dedupe import find_duplicates
 from leadctl.stages.verify_geo import country_codes, region_frame, state_codes
-from leadctl.stages.verify_text import cleaned, company_keys, folded, name_key
+from leadctl.stages.verify_text import cleaned, company_keys, name_key
 
 log = logging.getLogger("leadctl.verify")
 
@@ -59,16 +59,16 @@ UNKNOWN_LEAD = "unknown_lead"
 FIXES: dict[str, str] = {
     UNKNOWN_LEAD: "the lead is not in the leads export: re-export leads or re-run rate",
     "duplicate": "merge this lead into the survivor in duplicate_of",
-    "do_not_contact": "the lead is marked do-not-contact: clear the flag only if they asked for contact",
+    "do_not_contact": "marked do-not-contact: clear the flag only if the person asked for contact",
     "unsubscribed": "the lead opted out: keep it in marketing suppression, not with sales",
     "competitor": "the e-mail or account domain is a competitor's: disqualify the lead",
     "partner": "the e-mail or account domain is a partner's: route to the partner manager",
     "student": "student or intern: disqualify or move to a student programme",
-    "open_opportunity": "an open opportunity exists for the lead or its account: hand to the opportunity owner",
-    "no_consent": "no consent recorded in a country that requires it: obtain consent before outreach",
+    "open_opportunity": "an open deal exists for the lead or its account: hand to the deal's owner",
+    "no_consent": "no consent recorded where the country requires it: get consent first",
     "invalid_email": "correct the e-mail address (its syntax is not valid)",
     "disposable_email": "ask for a business e-mail: the address is a throw-away mailbox",
-    "role_email": "find the person's own address: a role mailbox (info@, sales@) reaches no one in particular",
+    "role_email": "find the person's own address: a role mailbox (info@, sales@) is no one's",
     "free_mail": "ask for a business e-mail (this is a free-mail address)",
     "invalid_phone": "correct the phone number or add its country code (+49 30 ...)",
     "invalid_country": "write the country as a name or ISO code (e.g. Germany or DE)",
@@ -79,7 +79,10 @@ FIXES: dict[str, str] = {
 }
 REQUIRED_FIELDS: list[str] = list(get_args(RequiredField))
 for _field in REQUIRED_FIELDS:
-    FIXES.setdefault(f"missing_{_field}", f"fill in the lead's {_field.replace('_', ' ')} (required for its action)")
+    FIXES.setdefault(
+        f"missing_{_field}",
+        f"fill in the lead's {_field.replace('_', ' ')} (required for its action)",
+    )
 CHECK_ORDER = [UNKNOWN_LEAD, *DEFAULT_CHECKS, *(f"missing_{f}" for f in REQUIRED_FIELDS)]
 
 
@@ -122,7 +125,8 @@ def mql_rows(ratings: pl.LazyFrame) -> pl.DataFrame:
     nulls = rows.filter(pl.col("lead_id").is_null() | pl.col("product_group").is_null()).height
     if nulls:
         raise InputError(
-            f"ratings.parquet has {nulls} MQL rows without lead_id or product_group: re-run `leadctl rate`"
+            f"ratings.parquet has {nulls} MQL rows without lead_id or product_group: "
+            "re-run `leadctl rate`"
         )
     dup = rows.filter(pl.struct("lead_id", "product_group").is_duplicated())
     if dup.height:
@@ -257,10 +261,16 @@ def _people_flags(cfg: VerifyConfig, student_cols: list[str]) -> list[pl.Expr]:
         domain_in(cfg.competitor_domains).alias("is_competitor"),
         domain_in(cfg.partner_domains).alias("is_partner"),
         student.alias("is_student"),
-        (pl.col("country_code").is_in(consent_countries).fill_null(False) & ~pl.col("consent").fill_null(False))
-        .alias("lacks_consent"),
-        pl.when(~pl.col("email_role").fill_null(False)).then(pl.col("email_normalized")).alias("dup_email"),
-        pl.concat_str([person, pl.col("matched_account_id")], separator="|").alias("dup_name_account"),
+        (
+            pl.col("country_code").is_in(consent_countries).fill_null(False)
+            & ~pl.col("consent").fill_null(False)
+        ).alias("lacks_consent"),
+        pl.when(~pl.col("email_role").fill_null(False))
+        .then(pl.col("email_normalized"))
+        .alias("dup_email"),
+        pl.concat_str([person, pl.col("matched_account_id")], separator="|").alias(
+            "dup_name_account"
+        ),
         pl.concat_str([person, pl.col("company_key")], separator="|").alias("dup_name_company"),
     ]
 
@@ -297,7 +307,9 @@ def _required(cfg: VerifyConfig, field: str) -> pl.Expr:
     actions = [a for a, fields in cfg.required_fields.items() if field in fields]
     tiers = [t for t, fields in cfg.required_fields_by_tier.items() if field in fields]
     need = pl.col("action").cast(pl.String).is_in(pl.Series(actions, dtype=pl.String).implode())
-    need = need | pl.col("sla_tier").cast(pl.String).is_in(pl.Series(tiers, dtype=pl.String).implode())
+    need = need | pl.col("sla_tier").cast(pl.String).is_in(
+        pl.Series(tiers, dtype=pl.String).implode()
+    )
     return need.fill_null(False)
 
 
@@ -317,7 +329,8 @@ def _conditions(cfg: VerifyConfig) -> tuple[dict[str, list[pl.Expr]], dict[str, 
         "role_email": pl.col("email_role"),
         "free_mail": pl.col("email_free_mail"),
         "invalid_phone": pl.col("phone_clean").is_not_null() & pl.col("phone_e164").is_null(),
-        "invalid_country": pl.col("country_clean").is_not_null() & pl.col("lead_country_code").is_null(),
+        "invalid_country": pl.col("country_clean").is_not_null()
+        & pl.col("lead_country_code").is_null(),
         "invalid_state": pl.col("state_clean").is_not_null()
         & pl.col("state_checkable").fill_null(False)
         & pl.col("state_code").is_null(),
@@ -354,7 +367,9 @@ def _checks(rows: pl.DataFrame, cfg: VerifyConfig) -> pl.DataFrame:
     unknown = pl.col("_known").is_null()
     fail_any = {n: pl.any_horizontal(c) for n, c in fails.items() if c}
     fail_items = [pl.when(unknown).then(pl.lit(UNKNOWN_LEAD)).otherwise(None)]
-    fail_items += [pl.when(~unknown & c).then(pl.lit(n)).otherwise(None) for n, c in fail_any.items()]
+    fail_items += [
+        pl.when(~unknown & c).then(pl.lit(n)).otherwise(None) for n, c in fail_any.items()
+    ]
     warn_items = [
         pl.when(~unknown & c & ~fail_any.get(n, pl.lit(False))).then(pl.lit(n)).otherwise(None)
         for n, c in warns.items()
@@ -362,7 +377,9 @@ def _checks(rows: pl.DataFrame, cfg: VerifyConfig) -> pl.DataFrame:
     empty = pl.lit([], dtype=pl.List(pl.String))
     return rows.with_columns(
         pl.concat_list(fail_items).list.drop_nulls().alias("failed"),
-        (pl.concat_list(warn_items).list.drop_nulls() if warn_items else empty).alias("verify_warnings"),
+        (pl.concat_list(warn_items).list.drop_nulls() if warn_items else empty).alias(
+            "verify_warnings"
+        ),
     )
 
 
@@ -391,9 +408,9 @@ def verify(
         "product_group",
         pl.coalesce("matched_account_id", "account_id_clean").alias("account_key"),
     ).lazy()
-    opps = open_opportunities(opp_input, _conform(opportunities, "opportunities"), cfg, as_of).select(
-        "lead_id", "product_group", "open_opportunity"
-    )
+    opps = open_opportunities(
+        opp_input, _conform(opportunities, "opportunities"), cfg, as_of
+    ).select("lead_id", "product_group", "open_opportunity")
     rows = (
         rows.join(dups, on=["lead_id", "product_group"], how="left")
         .join(opps.collect(), on=["lead_id", "product_group"], how="left")
@@ -485,10 +502,14 @@ def summarize(result: VerifyResult) -> dict[str, Any]:
             "rows_in": ok.height + bad.height,
             "verified": ok.height,
             "failed": bad.height,
-            "failed_checks": dict(zip(checks["check"].to_list(), checks["len"].to_list(), strict=True)),
+            "failed_checks": dict(
+                zip(checks["check"].to_list(), checks["len"].to_list(), strict=True)
+            ),
             "warnings": dict(zip(warns["check"].to_list(), warns["len"].to_list(), strict=True)),
             "account_match": dict(
-                zip(methods["account_match_method"].to_list(), methods["len"].to_list(), strict=True)
+                zip(
+                    methods["account_match_method"].to_list(), methods["len"].to_list(), strict=True
+                )
             ),
         }
     return {

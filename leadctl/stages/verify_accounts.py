@@ -37,7 +37,9 @@ _SCORERS = {
 }
 
 
-def prepare_accounts(accounts: pl.DataFrame, cfg: VerifyConfig, lists: ReferenceLists) -> pl.DataFrame:
+def prepare_accounts(
+    accounts: pl.DataFrame, cfg: VerifyConfig, lists: ReferenceLists
+) -> pl.DataFrame:
     """Accounts with the keys matching needs: registrable domain, name key, ISO country."""
     base = accounts.select(
         pl.col("account_id").cast(pl.String),
@@ -130,7 +132,11 @@ def _fuzzy_pairs(queries: list[str], choices: list[str], cfg: VerifyConfig) -> p
                 rows.append((queries[q_index], choices[window[col]], round(float(top), 2)))
     return pl.DataFrame(
         rows,
-        schema={"company_key": pl.String, "account_key": pl.String, "account_match_score": pl.Float64},
+        schema={
+            "company_key": pl.String,
+            "account_key": pl.String,
+            "account_match_score": pl.Float64,
+        },
         orient="row",
     )
 
@@ -141,7 +147,9 @@ def _best(candidates: pl.DataFrame, method: str) -> pl.DataFrame:
         return pl.DataFrame(schema=MATCH_SCHEMA)
     return (
         candidates.with_columns(
-            (pl.col("account_country_code") == pl.col("lead_country_code")).fill_null(False).alias("_same"),
+            (pl.col("account_country_code") == pl.col("lead_country_code"))
+            .fill_null(False)
+            .alias("_same"),
             pl.col("account_owner_id").is_not_null().alias("_owned"),
         )
         .sort(
@@ -177,9 +185,13 @@ def match_accounts(people: pl.DataFrame, accounts: pl.DataFrame, cfg: VerifyConf
 
     if opts.use_account_id:
         cands = remaining.join(
-            accounts.select(acc_cols), left_on="account_id_clean", right_on="account_id", how="inner"
+            accounts.select(acc_cols),
+            left_on="account_id_clean",
+            right_on="account_id",
+            how="inner",
         ).with_columns(
-            pl.col("account_id_clean").alias("account_id"), pl.lit(100.0).alias("account_match_score")
+            pl.col("account_id_clean").alias("account_id"),
+            pl.lit(100.0).alias("account_match_score"),
         )
         best = _best(cands, "account_id")
         matched.append(best)
@@ -192,7 +204,9 @@ def match_accounts(people: pl.DataFrame, accounts: pl.DataFrame, cfg: VerifyConf
             & ~pl.col("email_disposable").fill_null(False)
         )
         cands = usable.join(
-            accounts.filter(pl.col("account_domain").is_not_null()).select([*acc_cols, "account_domain"]),
+            accounts.filter(pl.col("account_domain").is_not_null()).select(
+                [*acc_cols, "account_domain"]
+            ),
             left_on="email_registrable",
             right_on="account_domain",
             how="inner",
@@ -249,7 +263,11 @@ def open_opportunities(
     for n, (left, right) in enumerate((("lead_id", "lead_id"), ("account_key", "account_id"))):
         keyed = opps.filter(pl.col(right).is_not_null())
         if cfg.open_opportunity_scope == "any_group":
-            hit = keyed.select(pl.col(right).alias(left)).unique().with_columns(pl.lit(True).alias(f"_o{n}"))
+            hit = (
+                keyed.select(pl.col(right).alias(left))
+                .unique()
+                .with_columns(pl.lit(True).alias(f"_o{n}"))
+            )
             out = out.join(hit, on=left, how="left")
             flags.append(pl.col(f"_o{n}"))
             continue
@@ -265,7 +283,9 @@ def open_opportunities(
             .unique()
             .with_columns(pl.lit(True).alias(f"_a{n}"))
         )
-        out = out.join(grouped, on=[left, "product_group"], how="left").join(general, on=left, how="left")
+        out = out.join(grouped, on=[left, "product_group"], how="left").join(
+            general, on=left, how="left"
+        )
         flags.extend([pl.col(f"_g{n}"), pl.col(f"_a{n}")])
     temp = [f"_{k}{n}" for k in "oga" for n in range(2)]
     return out.with_columns(

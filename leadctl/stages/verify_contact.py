@@ -60,7 +60,9 @@ def classify_emails(values: pl.Series, lists: ReferenceLists) -> pl.DataFrame:
             "email_domain": [p[1] for p in parsed],
             "email_local": [p[2] for p in parsed],
         },
-        schema={k: pl.String for k in ("email_clean", "email_normalized", "email_domain", "email_local")},
+        schema={
+            k: pl.String for k in ("email_clean", "email_normalized", "email_domain", "email_local")
+        },
     )
     domains = registrable_domains(frame["email_domain"]).rename(
         {"host": "email_domain", "registrable": "email_registrable"}
@@ -70,9 +72,10 @@ def classify_emails(values: pl.Series, lists: ReferenceLists) -> pl.DataFrame:
     roles = pl.Series(sorted(lists.role_local_parts), dtype=pl.String).implode()
     valid = pl.col("email_normalized").is_not_null()
 
-    def listed(names: pl.Expr) -> pl.Expr:
+    def listed(names: pl.Series) -> pl.Expr:
         return valid & (
-            pl.col("email_domain").is_in(names) | pl.col("email_registrable").is_in(names).fill_null(False)
+            pl.col("email_domain").is_in(names)
+            | pl.col("email_registrable").is_in(names).fill_null(False)
         )
 
     return (
@@ -80,7 +83,9 @@ def classify_emails(values: pl.Series, lists: ReferenceLists) -> pl.DataFrame:
         .with_columns(
             listed(free).alias("email_free_mail"),
             listed(disposable).alias("email_disposable"),
-            (valid & pl.col("email_local").str.split("+").list.first().is_in(roles)).alias("email_role"),
+            (valid & pl.col("email_local").str.split("+").list.first().is_in(roles)).alias(
+                "email_role"
+            ),
         )
         .select(list(EMAIL_SCHEMA))
         .cast(EMAIL_SCHEMA)  # type: ignore[arg-type]

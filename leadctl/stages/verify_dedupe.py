@@ -43,7 +43,9 @@ def survivor_rank(people: pl.DataFrame, cfg: DedupeConfig) -> pl.DataFrame:
         "lead_id",
         "last_activity",
         "created_at",
-        pl.sum_horizontal([pl.col(f).is_not_null().cast(pl.Int32) for f in present]).alias("completeness"),
+        pl.sum_horizontal([pl.col(f).is_not_null().cast(pl.Int32) for f in present]).alias(
+            "completeness"
+        ),
     )
     cols = [_ORDER[k][0] for k in cfg.survivor_order]
     desc = [_ORDER[k][1] for k in cfg.survivor_order]

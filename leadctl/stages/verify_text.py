@@ -16,7 +16,7 @@ import tldextract
 
 
 def cleaned(column: str, blank_values: Iterable[str]) -> pl.Expr:
-    """The column as stripped text; null when empty or a placeholder like 'n/a' (case-insensitive)."""
+    """The column as stripped text; null when empty or a placeholder like 'n/a' (any case)."""
     text = pl.col(column).cast(pl.String).str.strip_chars()
     blanks = pl.Series(sorted({b.strip().lower() for b in blank_values}), dtype=pl.String)
     return pl.when(text.str.to_lowercase().is_in(blanks.implode())).then(None).otherwise(text)
@@ -35,7 +35,7 @@ def folded(expr: pl.Expr) -> pl.Expr:
 
 
 def name_key(first: pl.Expr, last: pl.Expr) -> pl.Expr:
-    """'first last' folded, or null unless both parts are present (a surname alone is not a person)."""
+    """'first last' folded; null unless both parts are present (a surname alone is no person)."""
     f, la = folded(first), folded(last)
     ok = (f.str.len_chars() > 0) & (la.str.len_chars() > 0)
     return pl.when(ok).then(pl.concat_str([f, la], separator=" ")).otherwise(None)

@@ -45,7 +45,8 @@ def test_a_clean_lead_is_verified_with_normalised_fields() -> None:
     }
     # The ratings columns come first and unchanged (list columns too).
     assert result.verified.columns[:8] == [
-        "lead_id", "product_group", "fit_score", "rating", "action", "sla_tier", "is_mql", "reasons_for",
+        "lead_id", "product_group", "fit_score", "rating", "action", "sla_tier", "is_mql",
+        "reasons_for",
     ]  # fmt: skip
     assert row["reasons_for"] == ["title"]
 
@@ -66,9 +67,14 @@ def test_only_mql_rows_enter_and_every_row_leaves_exactly_once() -> None:
     keys_ok = set(result.verified.select("lead_id", "product_group").rows())
     keys_bad = set(result.failures.select("lead_id", "product_group").rows())
     assert not keys_ok & keys_bad
-    assert keys_ok | keys_bad == {(r["lead_id"], r["product_group"]) for r in ratings if r["is_mql"]}
+    assert keys_ok | keys_bad == {
+        (r["lead_id"], r["product_group"]) for r in ratings if r["is_mql"]
+    }
     assert _fails(result) == {"L2": "do_not_contact", "L3": "role_email", "L99": "unknown_lead"}
-    assert result.failures.filter(pl.col("lead_id") == "L3")["product_group"].to_list() == ["Analytics", "Cloud"]
+    assert result.failures.filter(pl.col("lead_id") == "L3")["product_group"].to_list() == [
+        "Analytics",
+        "Cloud",
+    ]
 
 
 def test_exclusions() -> None:
@@ -76,9 +82,13 @@ def test_exclusions() -> None:
         lead("L1", do_not_contact=True),
         lead("L2", unsubscribed=True),
         lead("L3", email="kim@rivalsoft.com", company="RivalSoft Inc."),
-        lead("L4", email="kim@eu.rivalsoft.com", company="RivalSoft EU"),  # a competitor's subdomain
+        lead(
+            "L4", email="kim@eu.rivalsoft.com", company="RivalSoft EU"
+        ),  # a competitor's subdomain
         lead("L5", email="kim@partnerco.com", company="PartnerCo"),
-        lead("L6", email="kim@gmail.com", company="Rivalsoft", account_id="A9"),  # competitor account
+        lead(
+            "L6", email="kim@gmail.com", company="Rivalsoft", account_id="A9"
+        ),  # competitor account
         lead("L7", do_not_contact=None, unsubscribed=None),  # unknown flags are not exclusions
     ]
     accounts = [account("A9", name="RivalSoft", domain="rivalsoft.com")]
@@ -95,11 +105,13 @@ def test_exclusions() -> None:
 @pytest.mark.parametrize(
     ("fields", "student"),
     [
-        ({"title": "Student"}, True), ({"title": "MSc Student"}, True), ({"title": "Marketing Intern"}, True),
+        ({"title": "Student"}, True), ({"title": "MSc Student"}, True),
+        ({"title": "Marketing Intern"}, True),
         ({"title": "PhD Candidate"}, True), ({"title": "International Sales Manager"}, False),
         ({"title": "Internal Audit Lead"}, False), ({"title": "Student Success Director"}, True),
         ({"occupation": "student"}, True), ({"occupation": "Professional"}, False),
-        ({"email": "kim@student.uni-example.de"}, True), ({"email": "kim@students.stateu.edu"}, True),
+        ({"email": "kim@student.uni-example.de"}, True),
+        ({"email": "kim@students.stateu.edu"}, True),
         ({"email": "prof@stateu.edu"}, False),
     ],
 )  # fmt: skip
@@ -124,7 +136,10 @@ def test_consent_is_required_only_where_configured() -> None:
 
 def test_required_fields_per_action_and_tier() -> None:
     cfg = VerifyConfig(
-        required_fields={"fast_track": ["phone", "title"], "standard": ["first_name", "industry", "employees"]},
+        required_fields={
+            "fast_track": ["phone", "title"],
+            "standard": ["first_name", "industry", "employees"],
+        },
         required_fields_by_tier={"call_first": ["phone"]},
     )
     leads = [
@@ -139,7 +154,9 @@ def test_required_fields_per_action_and_tier() -> None:
         rating("L3", sla_tier="call_first"),
         rating("L4"),
     ]
-    assert _fails(run(leads, ratings=ratings, accounts=[account("A1", industry=None)], cfg=cfg)) == {
+    assert _fails(
+        run(leads, ratings=ratings, accounts=[account("A1", industry=None)], cfg=cfg)
+    ) == {
         "L1": "missing_phone; missing_title",
         "L2": "missing_first_name; missing_industry",  # employees come from the account
         "L3": "missing_phone",  # 'n/a' is blank
@@ -147,11 +164,18 @@ def test_required_fields_per_action_and_tier() -> None:
 
 
 def test_failures_list_every_check_with_a_fix_in_a_stable_order() -> None:
-    result = run([lead("L1", do_not_contact=True, email="bad@", phone="12", country="Narnia", title="Intern")],
+    bad = {"email": "bad@", "phone": "12", "country": "Narnia", "title": "Intern"}
+    result = run([lead("L1", do_not_contact=True, **bad)],
                  ratings=[rating("L1", action="fast_track")])  # fmt: skip
     row = result.failures.row(0, named=True)
     checks = row["failed_checks"].split("; ")
-    assert checks == ["do_not_contact", "student", "invalid_email", "invalid_phone", "invalid_country"]
+    assert checks == [
+        "do_not_contact",
+        "student",
+        "invalid_email",
+        "invalid_phone",
+        "invalid_country",
+    ]
     assert row["suggested_fixes"].split("; ") == [FIXES[c] for c in checks]
     assert result.failures.columns == FAILURE_COLUMNS
     assert row["duplicate_of"] is None and row["rating"] == "A1" and row["action"] == "fast_track"
@@ -171,13 +195,18 @@ def test_blank_values_are_configurable() -> None:
 
 
 def test_output_is_deterministic_and_independent_of_input_order() -> None:
-    leads = [lead(f"L{i}", email="dup@acme.com" if i % 3 == 0 else f"p{i}@acme.com") for i in range(1, 10)]
+    leads = [
+        lead(f"L{i}", email="dup@acme.com" if i % 3 == 0 else f"p{i}@acme.com")
+        for i in range(1, 10)
+    ]
     ratings = [rating(r["lead_id"], g) for r in leads for g in ("Cloud", "Analytics")]
     a = run(leads, ratings=ratings, accounts=[account("A1")])
     b = run(list(reversed(leads)), ratings=list(reversed(ratings)), accounts=[account("A1")])
     assert_frame_equal(a.verified, b.verified)
     assert_frame_equal(a.failures, b.failures)
-    assert a.verified.select("lead_id", "product_group").rows() == sorted(a.verified.select("lead_id", "product_group").rows())
+    assert a.verified.select("lead_id", "product_group").rows() == sorted(
+        a.verified.select("lead_id", "product_group").rows()
+    )
 
 
 def test_ratings_without_required_columns_is_an_input_error() -> None:
@@ -185,16 +214,30 @@ def test_ratings_without_required_columns_is_an_input_error() -> None:
     lists = load_reference_lists(cfg)
     empty = {t: empty_frame(t).lazy() for t in ("leads", "accounts", "opportunities", "activities")}
     bad = pl.DataFrame({"lead_id": ["L1"], "product_group": ["A"], "is_mql": [True]}).lazy()
-    with pytest.raises(InputError, match=r"ratings.parquet lacks column\(s\) \['rating', 'action'\]"):
+    with pytest.raises(
+        InputError, match=r"ratings.parquet lacks column\(s\) \['rating', 'action'\]"
+    ):
         verify(bad, *empty.values(), cfg, lists, as_of=date(2026, 1, 1))
     dup = ratings_frame([rating("L1"), rating("L1")])
-    with pytest.raises(InputError, match=r"repeated \(lead_id, product_group\), e.g. lead_id \['L1'\]"):
+    with pytest.raises(
+        InputError, match=r"repeated \(lead_id, product_group\), e.g. lead_id \['L1'\]"
+    ):
         verify(dup, *empty.values(), cfg, lists, as_of=date(2026, 1, 1))
 
 
 def test_summary_counts_per_group() -> None:
-    leads = [lead("L1"), lead("L2", do_not_contact=True), lead("L3", email="p@gmail.com", title="Intern")]
-    ratings = [rating("L1"), rating("L2"), rating("L3"), rating("L1", "Cloud"), rating("L3", "Cloud")]
+    leads = [
+        lead("L1"),
+        lead("L2", do_not_contact=True),
+        lead("L3", email="p@gmail.com", title="Intern"),
+    ]
+    ratings = [
+        rating("L1"),
+        rating("L2"),
+        rating("L3"),
+        rating("L1", "Cloud"),
+        rating("L3", "Cloud"),
+    ]
     summary = summarize(run(leads, ratings=ratings, accounts=[account("A1")]))
     assert summary == {
         "rows_in": 5,
@@ -223,7 +266,16 @@ def test_summary_counts_per_group() -> None:
 
 def test_logs_carry_counts_not_personal_data(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG, logger="leadctl"):
-        run([lead("L1", email="secret.person@acme.com", first_name="Secretname", phone="+1 415 555 2671")])
+        run(
+            [
+                lead(
+                    "L1",
+                    email="secret.person@acme.com",
+                    first_name="Secretname",
+                    phone="+1 415 555 2671",
+                )
+            ]
+        )
     text = caplog.text
     assert "1 rows in, 1 verified, 0 failed" in text
     assert "secret" not in text.lower() and "2671" not in text
@@ -236,6 +288,8 @@ def test_config_rejects_unknown_checks_and_bad_patterns() -> None:
         VerifyConfig(student_title_pattern="(unclosed")
     with pytest.raises(ValidationError):
         VerifyConfig(required_fields={"fast_track": ["fax"]})
-    cfg = VerifyConfig.model_validate(yaml.safe_load("checks: {no_account_match: off, free_mail: fail}"))
+    cfg = VerifyConfig.model_validate(
+        yaml.safe_load("checks: {no_account_match: off, free_mail: fail}")
+    )
     assert cfg.checks["no_account_match"] == "off" and cfg.checks["free_mail"] == "fail"
     assert cfg.checks["duplicate"] == "fail"  # unchanged checks keep their default

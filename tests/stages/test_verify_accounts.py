@@ -55,8 +55,12 @@ def test_match_order_account_id_then_domain_then_fuzzy_name() -> None:
     result = run(
         [
             lead("L1", account_id="A2"),  # own account id wins over the acme.com e-mail
-            lead("L2", email="pat@sales.acme.com", company="Something Else"),  # subdomain → acme.com
-            lead("L3", email="pat@gmail.com", company="INITECH"),  # free-mail never matches by domain
+            lead(
+                "L2", email="pat@sales.acme.com", company="Something Else"
+            ),  # subdomain → acme.com
+            lead(
+                "L3", email="pat@gmail.com", company="INITECH"
+            ),  # free-mail never matches by domain
             lead("L4", email="lee@gmail.com", company="Globex Corp."),
             lead("L5", email="pat@unknown.org", company="Umbrella"),
             lead("L6", account_id="A404", email="pat@initech.de"),  # unknown id falls through
@@ -87,7 +91,9 @@ def test_fuzzy_threshold_and_score() -> None:
     assert rows["L1"][0:2] == ("A1", "fuzzy_name") and 90 <= rows["L1"][2] < 100
     assert rows["L2"] == (None, "none", None)
     assert rows["L3"] == ("A1", "fuzzy_name", 100.0)  # token_sort_ratio ignores word order
-    strict = run(leads, accounts=accounts, cfg=VerifyConfig(account_match={"fuzzy_threshold": 99.5}))
+    strict = run(
+        leads, accounts=accounts, cfg=VerifyConfig(account_match={"fuzzy_threshold": 99.5})
+    )
     assert [r[2] for r in _matches(strict)] == ["none", "none", "fuzzy_name"]
     plain = run(leads, accounts=accounts, cfg=VerifyConfig(account_match={"fuzzy_scorer": "ratio"}))
     assert [r[2] for r in _matches(plain)] == ["fuzzy_name", "none", "none"]
@@ -95,20 +101,32 @@ def test_fuzzy_threshold_and_score() -> None:
 
 def test_ties_named_account_then_country_then_owner_then_lowest_id() -> None:
     def result_for(accounts: list[dict], **lead_fields) -> str | None:
-        res = run([lead("L1", email="p@gmail.com", company="Acme", **lead_fields)], accounts=accounts)
+        res = run(
+            [lead("L1", email="p@gmail.com", company="Acme", **lead_fields)], accounts=accounts
+        )
         return res.verified["matched_account_id"].item()
 
     same = {"name": "ACME Inc", "domain": None}
     assert result_for([account("A2", **same), account("A1", **same)]) == "A1"  # lowest id
-    assert result_for([account("A1", **same, owner_id=None), account("A2", **same)]) == "A2"  # owned
     assert (
-        result_for([account("A1", **same), account("A2", **same, country="Deutschland")], country="Germany",
-                   consent=True, state=None, phone=None)
-        == "A2"
-    )  # same country as the lead  # fmt: skip
-    assert result_for([account("A1", **same, country="Germany"), account("A3", **same, named_account=True)]) == "A3"
+        result_for([account("A1", **same, owner_id=None), account("A2", **same)]) == "A2"
+    )  # owned
+    german = {"country": "Germany", "consent": True, "state": None, "phone": None}
+    two = [account("A1", **same), account("A2", **same, country="Deutschland")]
+    assert result_for(two, **german) == "A2"  # same country as the lead
+    assert (
+        result_for(
+            [account("A1", **same, country="Germany"), account("A3", **same, named_account=True)]
+        )
+        == "A3"
+    )
     # A higher fuzzy score beats a named account.
-    assert result_for([account("A1", name="Acme"), account("A2", name="Acme Labs", named_account=True)]) == "A1"
+    assert (
+        result_for(
+            [account("A1", name="Acme"), account("A2", name="Acme Labs", named_account=True)]
+        )
+        == "A1"
+    )
 
 
 def test_domain_ties_use_the_same_rule_and_skip_free_mail_accounts() -> None:
@@ -117,25 +135,35 @@ def test_domain_ties_use_the_same_rule_and_skip_free_mail_accounts() -> None:
         account("A1", name="Acme US", domain="www.acme.com", named_account=True),
         account("A9", name="Gmail user", domain="gmail.com"),
     ]
-    result = run(
-        [lead("L1"), lead("L2", email="x@gmail.com", company="Solo")], accounts=accounts
-    )
+    result = run([lead("L1"), lead("L2", email="x@gmail.com", company="Solo")], accounts=accounts)
     assert _matches(result) == [("L1", "A1", "domain", 100.0), ("L2", None, "none", None)]
     assert result.verified["named_account"].to_list() == [True, False]
 
 
 def test_match_steps_can_be_switched_off() -> None:
     cfg = VerifyConfig(account_match={"use_account_id": False, "use_email_domain": False})
-    result = run([lead("L1", account_id="A2", company="Acme")], accounts=[account("A1"), account("A2", name="Other")], cfg=cfg)
+    result = run(
+        [lead("L1", account_id="A2", company="Acme")],
+        accounts=[account("A1"), account("A2", name="Other")],
+        cfg=cfg,
+    )
     assert _matches(result) == [("L1", "A1", "fuzzy_name", 100.0)]
 
 
 def test_no_account_match_can_be_required() -> None:
     cfg = VerifyConfig(checks={"no_account_match": "fail"})
-    result = run([lead("L1"), lead("L2", email="p@other.org", company="Other")], accounts=[account("A1")], cfg=cfg)
+    result = run(
+        [lead("L1"), lead("L2", email="p@other.org", company="Other")],
+        accounts=[account("A1")],
+        cfg=cfg,
+    )
     assert result.failures.select("lead_id", "failed_checks").rows() == [("L2", "no_account_match")]
     cfg = VerifyConfig(required_fields={"standard": ["email", "account"]})
-    result = run([lead("L1"), lead("L2", email="p@other.org", company="Other")], accounts=[account("A1")], cfg=cfg)
+    result = run(
+        [lead("L1"), lead("L2", email="p@other.org", company="Other")],
+        accounts=[account("A1")],
+        cfg=cfg,
+    )
     assert result.failures.select("lead_id", "failed_checks").rows() == [("L2", "missing_account")]
 
 
@@ -151,7 +179,15 @@ def test_open_opportunity_for_the_lead_or_its_account_fails() -> None:
     leads = [
         lead("L1", email="a@acme.com"),  # account A1 has an open Analytics deal
         lead("L2", email="b@globex.io", company="Globex"),  # its own open deal, no group
-        lead("L3", email="c@initech.de", company="Initech", country="Germany", consent=True, state=None, phone=None),
+        lead(
+            "L3",
+            email="c@initech.de",
+            company="Initech",
+            country="Germany",
+            consent=True,
+            state=None,
+            phone=None,
+        ),
         lead("L4", email="d@hooli.com", company="Hooli"),  # deal closed yesterday
         lead("L5", email="e@pied.com", company="Pied"),  # deal created after as_of
         lead("L6", email="f@vandelay.com", company="Vandelay"),  # stage says closed
@@ -177,7 +213,12 @@ def test_open_opportunity_for_the_lead_or_its_account_fails() -> None:
         ("L2", "open_opportunity"),
     ]
     assert result.verified["lead_id"].to_list() == ["L3", "L4", "L5", "L6"]
-    anyg = run(leads, accounts=accounts, opportunities=opps, cfg=VerifyConfig(open_opportunity_scope="any_group"))
+    anyg = run(
+        leads,
+        accounts=accounts,
+        opportunities=opps,
+        cfg=VerifyConfig(open_opportunity_scope="any_group"),
+    )
     assert anyg.failures["lead_id"].to_list() == ["L1", "L2", "L3"]
 
 

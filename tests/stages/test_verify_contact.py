@@ -82,9 +82,9 @@ def test_free_mail_disposable_and_role_are_recognised(lists) -> None:
         "it@acme.com": (False, False, False),
         "pat@acme.com": (False, False, False),
     }
-    assert frame.filter(pl.col("email_clean") == "pat@mail.yahoo.co.uk")["email_registrable"].item() == (
-        "yahoo.co.uk"
-    )
+    assert frame.filter(pl.col("email_clean") == "pat@mail.yahoo.co.uk")[
+        "email_registrable"
+    ].item() == ("yahoo.co.uk")
 
 
 def test_config_extends_the_shipped_lists() -> None:
@@ -124,7 +124,10 @@ def test_config_extends_the_shipped_lists() -> None:
     ],
 )
 def test_unusual_but_valid_phones_become_e164(raw: str, country: str | None, e164: str) -> None:
-    pairs = pl.DataFrame({"phone_clean": [raw], "country_code": [country]}, schema={"phone_clean": pl.String, "country_code": pl.String})
+    pairs = pl.DataFrame(
+        {"phone_clean": [raw], "country_code": [country]},
+        schema={"phone_clean": pl.String, "country_code": pl.String},
+    )
     assert normalize_phones(pairs, strict=True)["phone_e164"].to_list() == [e164]
 
 
@@ -134,7 +137,10 @@ def test_unusual_but_valid_phones_become_e164(raw: str, country: str | None, e16
      ("+1 555 010 2030", "US"), ("030 901820", None), ("030 901820", "ZZ"), ("+999 1234", None)],
 )  # fmt: skip
 def test_invalid_phones_have_no_e164(raw: str, country: str | None) -> None:
-    pairs = pl.DataFrame({"phone_clean": [raw], "country_code": [country]}, schema={"phone_clean": pl.String, "country_code": pl.String})
+    pairs = pl.DataFrame(
+        {"phone_clean": [raw], "country_code": [country]},
+        schema={"phone_clean": pl.String, "country_code": pl.String},
+    )
     assert normalize_phones(pairs, strict=True)["phone_e164"].to_list() == [None]
 
 
@@ -145,8 +151,12 @@ def test_possible_validation_accepts_unassigned_ranges() -> None:
 
 
 def test_phone_is_read_in_the_country_of_the_lead_through_verify() -> None:
-    result = run([lead("L1", country="Deutschland", state=None, phone="030 901820", consent=True),
-                  lead("L2", country="UK", state=None, phone="020 7946 0958", consent=True)])  # fmt: skip
+    result = run(
+        [
+            lead("L1", country="Deutschland", state=None, phone="030 901820", consent=True),
+            lead("L2", country="UK", state=None, phone="020 7946 0958", consent=True),
+        ]
+    )
     got = dict(zip(result.verified["lead_id"], result.verified["phone_e164"], strict=True))
     assert got == {"L1": "+4930901820", "L2": "+442079460958"}
 
@@ -157,12 +167,20 @@ def test_invalid_phone_warns_unless_the_action_needs_a_phone() -> None:
         ratings=None,
     )
     assert result.failures.is_empty()
-    assert result.verified["verify_warnings"].to_list() == [["invalid_phone"], ["invalid_phone"], []]
+    assert result.verified["verify_warnings"].to_list() == [
+        ["invalid_phone"],
+        ["invalid_phone"],
+        [],
+    ]
     from stages.verify_frames import rating
 
     fast = run(
         [lead("L1", phone="call me"), lead("L2", phone=None), lead("L3")],
-        ratings=[rating("L1", action="fast_track"), rating("L2", action="fast_track"), rating("L3", action="fast_track")],
+        ratings=[
+            rating("L1", action="fast_track"),
+            rating("L2", action="fast_track"),
+            rating("L3", action="fast_track"),
+        ],
     )
     assert dict(zip(fast.failures["lead_id"], fast.failures["failed_checks"], strict=True)) == {
         "L1": "invalid_phone",
@@ -197,5 +215,7 @@ def test_free_mail_can_be_made_to_fail() -> None:
     cfg = VerifyConfig(checks={"free_mail": "fail", "role_email": "off"})
     result = run([lead("L1", email="pat@gmail.com"), lead("L2", email="info@acme.com")], cfg=cfg)
     assert result.failures.select("lead_id", "failed_checks").rows() == [("L1", "free_mail")]
-    assert result.failures["suggested_fixes"].to_list() == ["ask for a business e-mail (this is a free-mail address)"]
+    assert result.failures["suggested_fixes"].to_list() == [
+        "ask for a business e-mail (this is a free-mail address)"
+    ]
     assert result.verified.select("lead_id", "verify_warnings").rows() == [("L2", [])]

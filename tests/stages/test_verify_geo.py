@@ -69,7 +69,11 @@ def test_state_is_only_read_within_its_country() -> None:
             {"state_clean": ["CA", "CA", "Atlantis"], "country_code": ["US", "CA", "US"]},
         )
     ).sort("state_clean", "country_code")
-    assert frame.rows() == [("Atlantis", "US", None, True), ("CA", "CA", None, True), ("CA", "US", "US-CA", True)]
+    assert frame.rows() == [
+        ("Atlantis", "US", None, True),
+        ("CA", "CA", None, True),
+        ("CA", "US", "US-CA", True),
+    ]
 
 
 def test_every_iso_country_has_a_region_in_the_shipped_map() -> None:
@@ -77,8 +81,10 @@ def test_every_iso_country_has_a_region_in_the_shipped_map() -> None:
     codes = {c.alpha_2 for c in pycountry.countries}
     assert codes <= set(regions)
     assert set(regions.values()) == {"NA", "EMEA", "APAC", "LATAM"}
-    assert [regions[c] for c in ("US", "CA", "MX", "BR", "GB", "DE", "AE", "ZA", "JP", "IN", "AU", "SG")] == [
-        "NA", "NA", "LATAM", "LATAM", "EMEA", "EMEA", "EMEA", "EMEA", "APAC", "APAC", "APAC", "APAC",
+    sample = ("US", "CA", "MX", "BR", "GB", "DE", "AE", "ZA", "JP", "IN", "AU", "SG")
+    assert [regions[c] for c in sample] == [
+        "NA", "NA", "LATAM", "LATAM", "EMEA", "EMEA", "EMEA", "EMEA",
+        "APAC", "APAC", "APAC", "APAC",
     ]  # fmt: skip
 
 
@@ -100,7 +106,9 @@ def test_geo_through_verify() -> None:
             lead("L6", country="Japan", state=None, phone="+81 3-1234-5678"),
         ]
     )
-    ok = result.verified.select("lead_id", "country_code", "region", "state_code", "verify_warnings").rows()
+    ok = result.verified.select(
+        "lead_id", "country_code", "region", "state_code", "verify_warnings"
+    ).rows()
     assert ok == [
         ("L1", "US", "NA", "US-CA", []),
         ("L2", "DE", "EMEA", "DE-BY", []),
@@ -141,12 +149,18 @@ def test_country_from_account_fills_a_blank_country() -> None:
         ],
         accounts=[account("A1", country="Germany")],
     )
-    assert result.verified.select("lead_id", "country_code", "region", "phone_e164", "verify_warnings").rows() == [
+    assert result.verified.select(
+        "lead_id", "country_code", "region", "phone_e164", "verify_warnings"
+    ).rows() == [
         ("L1", "DE", "EMEA", "+4930901820", ["country_from_account"])  # phone read as German
     ]
     assert result.failures.select("lead_id", "failed_checks").rows() == [
         ("L2", "missing_country; missing_company"),
         ("L3", "no_consent"),
     ]
-    off = run([lead("L1", country=None, state=None)], accounts=[account("A1")], cfg=VerifyConfig(country_from_account=False))
+    off = run(
+        [lead("L1", country=None, state=None)],
+        accounts=[account("A1")],
+        cfg=VerifyConfig(country_from_account=False),
+    )
     assert off.failures.select("lead_id", "failed_checks").rows() == [("L1", "missing_country")]

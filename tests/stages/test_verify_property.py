@@ -21,7 +21,9 @@ REALISTIC = [
 text = st.one_of(st.none(), st.text(max_size=30), st.sampled_from(REALISTIC))
 flag = st.one_of(st.none(), st.booleans())
 ids = st.sampled_from(["L1", "L2", "L3", "L4", "L5", "", "l1", "L 1", "Ω"])
-account_ids = st.one_of(st.none(), st.sampled_from(["A1", "A2", "A3", "", "zz"]), st.text(max_size=5))
+account_ids = st.one_of(
+    st.none(), st.sampled_from(["A1", "A2", "A3", "", "zz"]), st.text(max_size=5)
+)
 groups = st.sampled_from(["Analytics", "Cloud", "", "ñ"])
 actions = st.one_of(st.sampled_from(["fast_track", "standard", "nurture", "disqualify"]), text)
 stamp = st.datetimes(
@@ -112,11 +114,19 @@ def test_verify_never_crashes_and_never_loses_a_row(
     leads = _unique_by(leads, "lead_id")  # canonical tables have unique keys
     accounts = _unique_by(accounts, "account_id")
     seen: set[tuple[str, str]] = set()
-    ratings = [r for r in ratings if (r["lead_id"], r["product_group"]) not in seen and not seen.add((r["lead_id"], r["product_group"]))]
+    ratings = [
+        r
+        for r in ratings
+        if (r["lead_id"], r["product_group"]) not in seen
+        and not seen.add((r["lead_id"], r["product_group"]))
+    ]
     cfg = VerifyConfig(
         competitor_domains=["rivalsoft.com"],
         phone_validation="valid" if strict else "possible",
-        checks={"no_account_match": "warn" if strict else "off", "free_mail": "fail" if strict else "warn"},
+        checks={
+            "no_account_match": "warn" if strict else "off",
+            "free_mail": "fail" if strict else "warn",
+        },
         required_fields_by_tier={"": ["state", "region", "account", "title"]},
     )
     result = run(leads, ratings=ratings, accounts=accounts, opportunities=opportunities,
@@ -135,5 +145,9 @@ def test_verify_never_crashes_and_never_loses_a_row(
     assert dups["duplicate_of"].null_count() == 0
     assert set(dups["duplicate_of"]) <= {k[0] for k in ok} | {k[0] for k in bad}
     if leads or ratings:
-        assert result.verified["account_match_method"].is_in(["account_id", "domain", "fuzzy_name", "none"]).all()
+        assert (
+            result.verified["account_match_method"]
+            .is_in(["account_id", "domain", "fuzzy_name", "none"])
+            .all()
+        )
     assert T0.tzinfo is not None

@@ -21,7 +21,9 @@ def _frame(table: str, rows: list[dict[str, Any]]) -> pl.LazyFrame:
     dtypes = {c.name: c.dtype for c in columns_of(table)}
     names = list(dict.fromkeys(k for r in rows for k in r))
     schema = {n: dtypes.get(n, pl.String) for n in names}
-    return pl.DataFrame([{n: r.get(n) for n in names} for r in rows], schema=schema, orient="row").lazy()
+    return pl.DataFrame(
+        [{n: r.get(n) for n in names} for r in rows], schema=schema, orient="row"
+    ).lazy()
 
 
 def lead(lead_id: str, **fields: Any) -> dict[str, Any]:
@@ -63,7 +65,9 @@ def account(account_id: str, **fields: Any) -> dict[str, Any]:
     return base
 
 
-def rating(lead_id: str, group: str = "Analytics", action: str = "standard", **fields: Any) -> dict[str, Any]:
+def rating(
+    lead_id: str, group: str = "Analytics", action: str = "standard", **fields: Any
+) -> dict[str, Any]:
     base: dict[str, Any] = {
         "lead_id": lead_id,
         "product_group": group,
@@ -102,7 +106,9 @@ def run(
     as_of: date = AS_OF,
 ) -> VerifyResult:
     """verify() on inline rows; ratings default to one standard MQL row per lead."""
-    cfg = cfg or VerifyConfig(competitor_domains=["rivalsoft.com"], partner_domains=["partnerco.com"])
+    cfg = cfg or VerifyConfig(
+        competitor_domains=["rivalsoft.com"], partner_domains=["partnerco.com"]
+    )
     ratings = ratings if ratings is not None else [rating(r["lead_id"]) for r in leads]
     return verify(
         ratings_frame(ratings),
@@ -118,7 +124,13 @@ def run(
 
 def failed(result: VerifyResult) -> dict[str, str]:
     """lead_id → failed_checks (for rows of one product group)."""
-    return dict(zip(result.failures["lead_id"].to_list(), result.failures["failed_checks"].to_list(), strict=True))
+    return dict(
+        zip(
+            result.failures["lead_id"].to_list(),
+            result.failures["failed_checks"].to_list(),
+            strict=True,
+        )
+    )
 
 
 def verified_ids(result: VerifyResult) -> list[str]:
