@@ -6,7 +6,7 @@ AS_OF ?= 2026-11-20
 CONFIG ?= configs/default.yaml
 OUT ?= out
 
-.PHONY: install demo test test-fast lint bench bench-large sample clean
+.PHONY: install demo test test-fast lint bench-deps bench bench-large sample clean
 
 $(BIN)/leadctl: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,10 +33,13 @@ lint: install
 sample: install
 	$(BIN)/leadctl sample --out sample_data --leads 5000 --seed 42
 
-bench: install
+bench-deps: install
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+
+bench: bench-deps
 	$(BIN)/python -m bench.run --leads 1000000
 
-bench-large: install
+bench-large: bench-deps
 	$(BIN)/python -m bench.run --leads 10000000
 
 clean:

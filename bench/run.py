@@ -1,0 +1,448 @@
+"""The benchmark harness: `python -m bench.run --leads 1000000` (what `make bench` runs).
+
+1. Generates the exports once with `leadctl sample` (cached in bench/data/, keyed by leads and
+   seed) and writes a config for them next to the exports.
+2. Runs every stage as its own process, in pipeline order into one output folder (validate,
+   train, score, rate, verify, assign, expire, report), then the whole night as `leadctl run`
+   into a fresh folder (models from step 2 are current, so `run` does not retrain). Each
+   process: wall time, CPU time, peak RSS.
+3. Measures the floor (bench/floor.py), the engagement-feature build of leadctl against the
+   plain pandas baseline (bench/features.py, bench/pandas_baseline.py), and profiles `leadctl
+   run` with pyinstrument.
+4. Saves the numbers as JSON and renders bench/results.md (bench/report.py).
+
+Stages this tree does not have yet are reported as "not available"; a stage that fails is
+reported with its exit code and the end of its error output, and the harness goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import shutil
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import report as R
+from bench.dataset import DATA_DIR, ROOT, Dataset, dataset_for, generate, write_config
+from bench.measure import Measurement, run_child
+
+STAGES = ["validate", "train", "score", "rate", "verify", "assign", "expire", "report"]
+PARTS = ["stages", "run", "floor", "features", "profile"]
+RESULTS_DIR = ROOT / "bench" / "results"
+COMMITTED_SIZES = (1_000_000, 10_000_000)
+
+_PROBE = """
+import importlib, json
+from leadctl.cli_common import app
+import leadctl.cli  # noqa: F401  (registers the commands)
+names = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands}
+runnable = []
+for stage in %r:
+    if stage == "validate":
+        runnable.append(stage)
+        continue
+    try:
+        module = importlib.import_module(f"leadctl.commands.{stage}_cmd")
+    except ImportError:
+        continue
+    if hasattr(module, f"run_{stage}"):
+        runnable.append(stage)
+print(json.dumps({"commands": sorted(names), "runnable": runnable}))
+"""
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def leadctl(python: str, *args: str) -> list[str]:
+    return [python, "-m", "leadctl", "--quiet", *args]
+
+
+def available_stages(python: str) -> dict[str, list[str]]:
+    """Which stage commands this tree registers, and which `leadctl run` can call."""
+    m = run_child([python, "-c", _PROBE % (STAGES,)], cwd=ROOT)
+    if m.returncode != 0:
+        log(f"cannot import leadctl's commands: {m.stderr.strip().splitlines()[-1:]}")
+        return {"commands": [], "runnable": []}
+    return json.loads(m.stdout)
+
+
+def _tail(text: str, lines: int = 12) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def measured(m: Measurement, rows: int | None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "returncode": m.returncode,
+        "seconds": round(m.seconds, 3),
+        "cpu_seconds": round(m.cpu_seconds, 3),
+        "peak_rss": m.peak_rss,
+        "load_before": round(m.load_before, 2),
+        "rows": rows,
+        "rows_per_second": round(rows / m.seconds) if rows and m.seconds > 0 else None,
+    }
+    if m.returncode != 0:
+        out["error"] = _tail(m.stderr or m.stdout)
+    return out
+
+
+def labelled_rows(summary: Any) -> int | None:
+    """Training rows in a train summary: the sum of `rows` in each dict that has `positives`."""
+    total = 0
+    found = False
+
+    def walk(node: Any) -> None:
+        nonlocal total, found
+        if isinstance(node, dict):
+            if isinstance(node.get("rows"), int) and "positives" in node:
+                total += node["rows"]
+                found = True
+                return
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(summary)
+    return total if found else None
+
+
+def run_stages(
+    ds: Dataset, python: str, as_of: str, avail: dict[str, list[str]], input_rows: int, groups: int
+) -> list[dict[str, Any]]:
+    """Each stage as its own process, in order, into <cache>/out (wiped first)."""
+    out_dir = ds.root / "out"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    results = []
+    for stage in STAGES:
+        entry: dict[str, Any] = {"name": stage}
+        if stage not in avail["commands"]:
+            entry["available"] = False
+            results.append(entry)
+            log(f"{stage}: not available in this tree")
+            continue
+        log(f"{stage} ...")
+        m = run_child(
+            leadctl(python, stage, "-c", str(ds.config), "--as-of", as_of, "--json"), cwd=ROOT
+        )
+        summary = _json_or_none(m.stdout)
+        rows: int | None = ds.leads * groups
+        if stage == "validate":
+            rows = input_rows
+        elif stage == "train":
+            rows = labelled_rows(summary)
+        entry.update(available=True, **measured(m, rows))
+        if stage == "train" and rows is not None:
+            entry["rows_note"] = "labelled snapshot rows (all groups)"
+        results.append(entry)
+        status = "ok" if m.returncode == 0 else f"FAILED (exit {m.returncode})"
+        log(f"{stage}: {status} in {m.seconds:.1f} s, peak {m.peak_rss / 2**30:.2f} GiB")
+    return results
+
+
+def run_night(
+    ds: Dataset, python: str, as_of: str, name: str = "out_run"
+) -> tuple[dict[str, Any], Measurement]:
+    """The whole night: `leadctl run` into a fresh folder (models shared, so no retraining)."""
+    out_dir = ds.root / name
+    shutil.rmtree(out_dir, ignore_errors=True)
+    log("run (the whole night) ...")
+    m = run_child(
+        leadctl(
+            python, "run", "-c", str(ds.config), "--as-of", as_of, "--out", str(out_dir), "--json"
+        ),
+        cwd=ROOT,
+    )
+    entry = {"name": "run", **measured(m, ds.leads)}
+    manifest = _json_or_none(m.stdout)
+    if isinstance(manifest, dict):
+        entry["durations"] = manifest.get("durations_seconds", {})
+        entry["skipped"] = {
+            k: v["skipped"]
+            for k, v in manifest.get("stages", {}).items()
+            if isinstance(v, dict) and "skipped" in v
+        }
+        score = manifest.get("stages", {}).get("score")
+        if isinstance(score, dict):
+            entry["score_summary"] = {
+                k: v for k, v in score.items() if "reason" in k or k in ("rows", "groups")
+            }
+    status = "ok" if m.returncode == 0 else f"FAILED (exit {m.returncode})"
+    log(f"run: {status} in {m.seconds:.1f} s, peak {m.peak_rss / 2**30:.2f} GiB")
+    return entry, m
+
+
+def run_floor(ds: Dataset, python: str) -> dict[str, Any]:
+    log("floor (read inputs once + raw LightGBM prediction) ...")
+    m = run_child([python, "-m", "bench.floor", "--config", str(ds.config)], cwd=ROOT)
+    entry = {"name": "floor", **measured(m, ds.leads)}
+    data = _json_or_none(m.stdout)
+    if isinstance(data, dict):
+        entry["detail"] = data
+    log(f"floor: {entry['seconds']} s (read + predict), peak {m.peak_rss / 2**30:.2f} GiB")
+    return entry
+
+
+def run_features(ds: Dataset, python: str, as_of: str) -> dict[str, Any]:
+    """leadctl's engagement features against the pandas baseline, on validate's canonical tables."""
+    canonical = ds.root / "out" / as_of / "canonical"
+    if not (canonical / "activities.parquet").is_file():
+        return {"error": f"{canonical} has no canonical tables: run the stages part first"}
+    work = ds.root / "features"
+    shutil.rmtree(work, ignore_errors=True)
+    common = [
+        "--config",
+        str(ds.config),
+        "--canonical",
+        str(canonical),
+        "--work",
+        str(work),
+        "--as-of",
+        as_of,
+    ]
+    prep = run_child(
+        [python, "-m", "bench.features", "--engine", "account-keys", *common], cwd=ROOT
+    )
+    if prep.returncode != 0:
+        return {"error": _tail(prep.stderr)}
+    out: dict[str, Any] = {}
+    for engine in ("polars", "pandas"):
+        if engine == "pandas" and importlib.util.find_spec("pandas") is None:
+            out[engine] = {"error": "pandas is not installed (pip install -e '.[bench]')"}
+            continue
+        log(f"features with {engine} ...")
+        m = run_child([python, "-m", "bench.features", "--engine", engine, *common], cwd=ROOT)
+        entry = measured(m, ds.leads)
+        data = _json_or_none(m.stdout)
+        if isinstance(data, dict):
+            entry["detail"] = data
+        out[engine] = entry
+        log(f"features {engine}: {data.get('seconds') if isinstance(data, dict) else 'failed'} s")
+    ok = all(isinstance(out[e].get("detail"), dict) for e in ("polars", "pandas"))
+    if ok:
+        from bench.features import compare
+
+        out["agreement"] = {
+            "base": compare(
+                work / "polars_base.parquet",
+                work / "pandas_base.parquet",
+                ["lead_id", "snapshot_at"],
+            ),
+            "group": compare(
+                work / "polars_group.parquet",
+                work / "pandas_group.parquet",
+                ["lead_id", "product_group", "snapshot_at"],
+            ),
+        }
+        out["speedup"] = out["pandas"]["detail"]["seconds"] / out["polars"]["detail"]["seconds"]
+    return out
+
+
+def run_profile(ds: Dataset, python: str, as_of: str, n: int) -> dict[str, Any]:
+    """pyinstrument over `leadctl run` (fresh folder); text tree + per-function attribution."""
+    if importlib.util.find_spec("pyinstrument") is None:
+        return {"error": "pyinstrument is not installed (pip install -e '.[bench]')"}
+    profiles = ds.root / "profiles"
+    profiles.mkdir(parents=True, exist_ok=True)
+    out_dir = ds.root / "out_profile"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    session = profiles / f"run-{n}.pyisession"
+    log("profiling run with pyinstrument ...")
+    m = run_child(
+        [
+            python,
+            "-m",
+            "pyinstrument",
+            "-r",
+            "pyisession",
+            "-o",
+            str(session),
+            "-m",
+            "leadctl",
+            "--quiet",
+            "run",
+            "-c",
+            str(ds.config),
+            "--as-of",
+            as_of,
+            "--out",
+            str(out_dir),
+            "--json",
+        ],
+        cwd=ROOT,
+    )
+    shutil.rmtree(out_dir, ignore_errors=True)
+    if m.returncode != 0 or not session.is_file():
+        return {"error": _tail(m.stderr), "returncode": m.returncode}
+    text_file = profiles / f"run-{n}.txt"
+    json_file = profiles / f"run-{n}.json"
+    run_child(
+        [
+            python,
+            "-m",
+            "pyinstrument",
+            "--load",
+            str(session),
+            "-r",
+            "text",
+            "--no-color",
+            "--unicode",
+            "-p",
+            "processor_options.filter_threshold=0.005",
+            "-o",
+            str(text_file),
+        ],
+        cwd=ROOT,
+    )
+    run_child(
+        [python, "-m", "pyinstrument", "--load", str(session), "-r", "json", "-o", str(json_file)],
+        cwd=ROOT,
+    )
+    hot = R.hot_spots(json_file) if json_file.is_file() else []
+    return {
+        "seconds": round(m.seconds, 3),
+        "text": str(text_file.relative_to(ROOT)),
+        "hot_spots": hot,
+    }
+
+
+def machine() -> dict[str, Any]:
+    import os
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    def ver(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    cpu = "unknown"
+    mem = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = int(line.split()[1]) * 1024
+                break
+    except OSError:
+        pass
+    return {
+        "cores": os.cpu_count(),
+        "memory_bytes": mem,
+        "cpu": cpu,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": {
+            p: ver(p)
+            for p in ("leadctl", "polars", "lightgbm", "pyarrow", "numpy", "pandas", "pyinstrument")
+        },
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def results_file(n: int, seed: int) -> Path:
+    if n in COMMITTED_SIZES and seed == 42:
+        return RESULTS_DIR / f"leads{n}.json"
+    return DATA_DIR / f"results-leads{n}-seed{seed}.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="leadctl benchmark harness (see bench/README.md)")
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--as-of", default="2026-11-20")
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"comma-separated subset of {','.join(PARTS)} (others keep earlier results)",
+    )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="where to render the results (default: bench/results.md for 1 M / 10 M "
+        "leads, else next to the JSON in bench/data/)",
+    )
+    args = parser.parse_args(argv)
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown parts {unknown}; choose from {PARTS}")
+    python = sys.executable
+    ds = dataset_for(args.leads, args.seed)
+    store = results_file(args.leads, args.seed)
+    previous = json.loads(store.read_text()) if store.is_file() else {}
+    result: dict[str, Any] = {
+        **previous,
+        "leads": args.leads,
+        "seed": args.seed,
+        "as_of": args.as_of,
+    }
+    result["machine"] = machine()
+
+    log(f"data set {ds.root.relative_to(ROOT)} ...")
+    gen = generate(ds, python)
+    info = ds.info()
+    result["dataset"] = {**info, "generated_now": gen is not None}
+    input_rows = sum(info.get("files", {}).values())
+    avail = available_stages(python)
+    runnable = [s for s in STAGES if s in avail["runnable"]]
+    result["available"] = avail
+    write_config(ds, None if runnable == STAGES else runnable)
+    groups = 3
+
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    if "stages" in parts:
+        result["stages"] = run_stages(ds, python, args.as_of, avail, input_rows, groups)
+        result["stages_measured_at"] = started
+    if "run" in parts:
+        entry, _ = run_night(ds, python, args.as_of)
+        entry["stages_in_run"] = runnable
+        result["run"] = entry
+        result["run_measured_at"] = started
+    if "floor" in parts:
+        result["floor"] = run_floor(ds, python)
+    if "features" in parts:
+        result["features"] = run_features(ds, python, args.as_of)
+    if "profile" in parts:
+        result["profile"] = run_profile(ds, python, args.as_of, args.leads)
+    result["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    log(f"numbers saved to {store.relative_to(ROOT)}")
+    if args.markdown is not None:
+        target = args.markdown
+    elif store.parent == RESULTS_DIR:
+        target = ROOT / "bench" / "results.md"
+    else:
+        target = store.with_suffix(".md")
+    sources = sorted(RESULTS_DIR.glob("leads*.json")) if store.parent == RESULTS_DIR else [store]
+    R.write_markdown([json.loads(p.read_text()) for p in sources], target)
+    log(f"results written to {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
+    return 0
+
+
+if __name__ == "__main__":
+    t0 = time.perf_counter()
+    code = main()
+    log(f"done in {time.perf_counter() - t0:.0f} s")
+    raise SystemExit(code)
