@@ -21,6 +21,20 @@ _PSI_FLOOR = 1e-4
 REFERENCE_POINTS = 1001
 
 
+def _between_values(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """Move each decile edge to the midpoint between the observed values around it.
+
+    Counts and calibrated (isotonic) scores take few distinct values; an edge sitting exactly on
+    one would send that whole value to one side or the other on a rounding error, and the PSI
+    would jump. Midpoints keep every value clearly inside one bin.
+    """
+    uniq = np.unique(values)
+    nxt = np.searchsorted(uniq, quantiles, side="right")
+    keep = nxt < len(uniq)
+    edges = (uniq[np.maximum(nxt[keep] - 1, 0)] + uniq[nxt[keep]]) / 2.0
+    return np.unique(edges)
+
+
 def numeric_summary(values: np.ndarray) -> dict[str, Any]:
     """Decile edges and the share of rows in each bin (plus the share missing)."""
     v = np.asarray(values, dtype=np.float64)
@@ -28,7 +42,7 @@ def numeric_summary(values: np.ndarray) -> dict[str, Any]:
     n = len(v)
     if len(finite) == 0:
         return {"kind": "numeric", "edges": [], "shares": [], "missing": 1.0 if n else 0.0}
-    edges = np.unique(np.quantile(finite, np.linspace(0.1, 0.9, 9)))
+    edges = _between_values(finite, np.quantile(finite, np.linspace(0.1, 0.9, 9)))
     bins = np.searchsorted(edges, finite, side="left")
     counts = np.bincount(bins, minlength=len(edges) + 1)
     return {

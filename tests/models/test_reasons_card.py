@@ -120,3 +120,17 @@ def test_percentile_scale():
         == C.model_version("2026-11-20", ["a"])
         != C.model_version("2026-11-20", ["b"])
     )
+
+
+def test_psi_is_stable_for_step_valued_scores_and_counts():
+    """Isotonic scores and counts repeat values; rounding them must not move them between bins."""
+    rng = np.random.default_rng(2)
+    steps = rng.choice(
+        [0.0012345678, 0.0101010101, 0.0345678912, 0.15], size=5000, p=[0.5, 0.3, 0.15, 0.05]
+    )
+    summary = C.numeric_summary(steps)
+    assert all(not np.isclose(e, steps).any() for e in summary["edges"])
+    assert C.psi(summary, np.round(steps, 6)) < 1e-6
+    counts = rng.poisson(0.7, 5000).astype(float)
+    s = C.numeric_summary(counts)
+    assert s["edges"] == [0.5, 1.5, 2.5][: len(s["edges"])] and C.psi(s, counts) < 1e-9
