@@ -225,6 +225,11 @@ def test_ratings_without_required_columns_is_an_input_error() -> None:
         verify(dup, *empty.values(), cfg, lists, as_of=date(2026, 1, 1))
 
 
+def test_mql_rows_without_keys_are_an_input_error() -> None:
+    with pytest.raises(InputError, match="1 MQL rows without lead_id or product_group"):
+        run([lead("L1")], ratings=[rating("L1"), rating("L1", None)])
+
+
 def test_summary_counts_per_group() -> None:
     leads = [
         lead("L1"),

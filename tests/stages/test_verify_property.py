@@ -20,11 +20,13 @@ REALISTIC = [
 ]  # fmt: skip
 text = st.one_of(st.none(), st.text(max_size=30), st.sampled_from(REALISTIC))
 flag = st.one_of(st.none(), st.booleans())
-ids = st.sampled_from(["L1", "L2", "L3", "L4", "L5", "", "l1", "L 1", "Ω"])
+ids = st.one_of(
+    st.sampled_from(["L1", "L2", "L3", "L4", "L5", "", "l1", "L 1", "Ω"]), st.text(max_size=6)
+)
 account_ids = st.one_of(
     st.none(), st.sampled_from(["A1", "A2", "A3", "", "zz"]), st.text(max_size=5)
 )
-groups = st.sampled_from(["Analytics", "Cloud", "", "ñ"])
+groups = st.one_of(st.sampled_from(["Analytics", "Cloud", "", "ñ"]), st.text(max_size=6))
 actions = st.one_of(st.sampled_from(["fast_track", "standard", "nurture", "disqualify"]), text)
 stamp = st.datetimes(
     min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)
