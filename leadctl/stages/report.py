@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 
 import polars as pl
 
@@ -19,8 +21,10 @@ from leadctl.stages.report_common import (
     ReportInputs,
     Section,
     Unavailable,
+    as_utc,
     config_stage_check,
     round_floats,
+    ts,
 )
 from leadctl.stages.report_compare import Side, compare_section
 from leadctl.stages.report_feedback import feedback_section
@@ -76,11 +80,48 @@ def _guarded(key: str, build: Callable[[], Section]) -> Section:
         return section
 
 
+def narrow(inputs: ReportInputs, ctx: ReportContext) -> ReportInputs:
+    """A copy whose large tables hold only what the windowed sections can use, read once.
+
+    Stage history: every change of the leads that changed stage since the earliest window
+    (two funnel periods, the scorecard weeks); sales touches: those of leads in the assignment
+    log. Everything else reads the same frames. Sections that need the whole history (a lead's
+    current stage) ask `full_table`.
+    """
+    since = min(ctx.period(1)[0], ctx.end - timedelta(days=7 * ctx.report.weeks))
+    tables = dict(inputs.tables)
+    history = tables.get("stage_history")
+    if history is not None and {"lead_id", "changed_at"} <= set(history.collect_schema().names()):
+        history = as_utc(history, "changed_at")
+        recent = history.filter(
+            (pl.col("changed_at") >= ts(since)) & (pl.col("changed_at") < ts(ctx.end))
+        )
+        tables["stage_history"] = (
+            history.join(recent.select("lead_id").unique(), on="lead_id", how="semi")
+            .collect()
+            .lazy()
+        )
+    touches = tables.get("sales_touches")
+    logs = [
+        f.select(pl.col("lead_id").cast(pl.String))
+        for d, f in inputs.assignment_logs.items()
+        if d <= ctx.as_of and "lead_id" in f.collect_schema().names()
+    ]
+    if touches is not None and logs and "lead_id" in touches.collect_schema().names():
+        leads = pl.concat(logs).unique()
+        tables["sales_touches"] = touches.join(leads, on="lead_id", how="semi").collect().lazy()
+    return replace(inputs, tables=tables, full_tables={**inputs.tables, **inputs.full_tables})
+
+
 def build_report(
     inputs: ReportInputs, ctx: ReportContext, *, compare: Side | None = None
 ) -> list[Section]:
     """Every section of the report, in order (tables sorted, floats rounded: stable bytes)."""
     check_config(ctx)
+    try:
+        inputs = narrow(inputs, ctx)
+    except pl.exceptions.PolarsError as exc:  # the sections will say what is wrong with the file
+        log.warning("report inputs not narrowed: %s", type(exc).__name__)
     lab: Labelled | Unavailable
     try:
         lab = labelled_population(inputs, ctx)

@@ -62,6 +62,16 @@ class ReportInputs:
     rate_snapshots: dict[date, pl.LazyFrame] = field(default_factory=dict)
     assignment_logs: dict[date, pl.LazyFrame] = field(default_factory=dict)
     cards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The unnarrowed canonical tables where `tables` holds a narrowed copy (see report.narrow).
+    full_tables: dict[str, pl.LazyFrame] = field(default_factory=dict)
+
+    def full_table(self, name: str, columns: list[str] | tuple[str, ...] = ()) -> pl.LazyFrame:
+        """The whole canonical table, even where `tables` holds only the recent part."""
+        if name in self.full_tables:
+            return _with_columns(
+                self.full_tables[name], columns, f"canonical table {name}", "validate"
+            )
+        return self.table(name, columns)
 
     def table(self, name: str, columns: list[str] | tuple[str, ...] = ()) -> pl.LazyFrame:
         """A canonical table with `columns` present, or Unavailable saying how to get it."""

@@ -27,25 +27,33 @@ from leadctl.stages.report_common import (
 KEYS = ["lead_id", "product_group"]
 
 
-def funnel_events(history: pl.LazyFrame, ctx: ReportContext) -> pl.LazyFrame:
-    """Stage changes up to the as-of date, one row each, per product group, in time order.
+def funnel_events(history: pl.LazyFrame, ctx: ReportContext, since: datetime) -> pl.DataFrame:
+    """Stage changes up to the as-of date of the (lead, group) pairs active since `since`.
 
     Columns: lead_id, product_group, stage, changed_at, stage_idx (position in the funnel, null
-    for stages outside it), next_at (the next change of the same lead and group).
+    for stages outside it), next_at (the next change of the same lead and group). Pairs with no
+    change since `since` cannot count in either period and are dropped before the sort, which
+    keeps this cheap on long histories. Time order, ties by lifecycle stage order.
     """
     life = ctx.lifecycle
     order = {stage: i for i, stage in enumerate(ctx.report.funnel_stages)}
     if life.override_stage not in order and life.mql_stage in order:
         order[life.override_stage] = order[life.mql_stage]
+    position = {stage: i for i, stage in enumerate(life.stages)}
     events = per_group(
         ensure_group(history).select("lead_id", "product_group", "stage", "changed_at"),
         ctx.product_groups,
     ).filter(pl.col("changed_at") < ts(ctx.end))
+    active = events.filter(pl.col("changed_at") >= ts(since)).select(KEYS).unique()
     stage_idx = pl.col("stage").replace_strict(order, default=None, return_dtype=pl.Int32)
+    tie = pl.col("stage").replace_strict(position, default=len(position), return_dtype=pl.Int32)
     return (
-        events.with_columns(stage_idx.alias("stage_idx"))
-        .sort([*KEYS, "changed_at", "stage"])
+        events.join(active, on=KEYS, how="semi")
+        .with_columns(stage_idx.alias("stage_idx"), tie.alias("_tie"))
+        .sort(["changed_at", "_tie"])
         .with_columns(pl.col("changed_at").shift(-1).over(KEYS).alias("next_at"))
+        .drop("_tie")
+        .collect()
     )
 
 
@@ -85,7 +93,7 @@ def _period_stats(events: pl.LazyFrame, start: datetime, end: datetime) -> pl.La
 
 def funnel_table(history: pl.LazyFrame, ctx: ReportContext) -> pl.DataFrame:
     """One row per product group and funnel stage, current period next to the previous one."""
-    events = funnel_events(history, ctx)
+    events = funnel_events(history, ctx, ctx.period(1)[0]).lazy()
     stages = ctx.report.funnel_stages
     grid = pl.DataFrame(
         {

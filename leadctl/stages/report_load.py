@@ -49,6 +49,26 @@ def _assigned(frame: pl.LazyFrame, value: pl.LazyFrame | None, suffix: str) -> p
     )
 
 
+def _current(inputs: ReportInputs, ctx: ReportContext, leads: pl.LazyFrame) -> pl.LazyFrame:
+    """Each lead's current stage per group: from tonight's ratings (rate derived it from the
+    stage history already), else derived here from the history."""
+    ratings = inputs.outputs.get("ratings.parquet")
+    if ratings is not None and {"lead_id", "product_group", "current_stage"} <= set(
+        ratings.collect_schema().names()
+    ):
+        return ratings.filter(pl.col("product_group").is_in(ctx.product_groups)).select(
+            "lead_id", "product_group", pl.col("current_stage").cast(pl.String).alias("stage")
+        )
+    history = ensure_group(inputs.full_table("stage_history", ["lead_id", "stage", "changed_at"]))
+    return current_stages(
+        as_utc(history, "changed_at"),
+        as_utc(leads, "created_at"),
+        ctx.product_groups,
+        ctx.lifecycle,
+        ctx.as_of,
+    )
+
+
 def rep_load_table(inputs: ReportInputs, ctx: ReportContext, section: Section) -> pl.DataFrame:
     reps = as_bool(as_float(inputs.table("reps", ["rep_id"]), "capacity"), "active")
     names = reps.collect_schema().names()
@@ -66,15 +86,7 @@ def rep_load_table(inputs: ReportInputs, ctx: ReportContext, section: Section) -
         leads = inputs.table("leads", ["lead_id", "owner_id", "created_at"])
         if "stage" not in leads.collect_schema().names():
             leads = leads.with_columns(pl.lit(None, dtype=pl.String).alias("stage"))
-        history = ensure_group(inputs.table("stage_history", ["lead_id", "stage", "changed_at"]))
-        current = current_stages(
-            as_utc(history, "changed_at"),
-            as_utc(leads, "created_at"),
-            ctx.product_groups,
-            ctx.lifecycle,
-            ctx.as_of,
-        )
-        load = open_load(current, leads, ctx.lifecycle)
+        load = open_load(_current(inputs, ctx, leads), leads, ctx.lifecycle)
         table = table.join(load, on="rep_id", how="left")
     except Unavailable as exc:
         section.unavailable.append(str(exc))

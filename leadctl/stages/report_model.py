@@ -9,9 +9,11 @@ on and the leads created this period. A stale or drifting model gets a retrainin
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from leadctl.models.card import psi as card_psi
@@ -121,63 +123,55 @@ def calibration_table(frame: pl.DataFrame, bins: int) -> pl.DataFrame:
     )
 
 
+def _counts(labels: pl.Series) -> dict[object, int]:
+    counts = labels.value_counts(sort=False, name="n")
+    return dict(zip(counts[labels.name].to_list(), counts["n"].to_list(), strict=True))
+
+
 def psi(reference: pl.Series, current: pl.Series, bins: int) -> float | None:
-    """Population stability index of a numeric or categorical column (reference bins)."""
-    ref, cur = reference, current
-    if ref.len() == 0 or cur.len() == 0:
+    """Population stability index of a numeric or categorical column.
+
+    Numeric: bins at the reference's quantiles (plus one for missing); categorical: the
+    reference's `bins - 1` most frequent values, "other" and missing. Shares are floored at
+    1e-4 so an empty bin stays finite.
+    """
+    if reference.len() == 0 or current.len() == 0:
         return None
-    if ref.dtype.is_numeric():
-        ref_f, cur_f = ref.cast(pl.Float64), cur.cast(pl.Float64)
-        clean = ref_f.drop_nulls().drop_nans()
-        qs = [clean.quantile(i / bins, "linear") for i in range(1, bins)] if clean.len() else []
-        edges = sorted({q for q in qs if q is not None})
+    if reference.dtype.is_numeric():
+        ref_f = reference.cast(pl.Float64).fill_nan(None)
+        cur_f = current.cast(pl.Float64).fill_nan(None)
+        clean = ref_f.drop_nulls().to_numpy()
+        qs = np.quantile(clean, [i / bins for i in range(1, bins)]) if len(clean) else []
+        edges = pl.Series("edges", sorted({float(q) for q in qs}), dtype=pl.Float64)
 
-        def label(s: pl.Series) -> pl.Series:
-            idx = pl.Series(edges, dtype=pl.Float64).search_sorted(s.fill_nan(None), side="right")
-            return pl.select(
-                pl.when(s.is_null() | s.is_nan())
-                .then(pl.lit("missing"))
-                .otherwise(idx.cast(pl.String))
-            ).to_series()
+        def label(values: pl.Series) -> pl.Series:
+            idx = edges.search_sorted(values, side="right").cast(pl.Int64)
+            return idx.zip_with(values.is_not_null(), pl.Series([-1] * len(values))).alias("bin")
 
-        ref_l, cur_l = label(ref_f), label(cur_f)
     else:
-        ref_s, cur_s = ref.cast(pl.String), cur.cast(pl.String)
-        top = (
-            ref_s.drop_nulls()
-            .value_counts(sort=False)
-            .sort(["count", ref_s.name], descending=[True, False])
-            .head(bins - 1)[ref_s.name]
-            .to_list()
+        ref_s, cur_s = reference.cast(pl.String), current.cast(pl.String)
+        ranked = ref_s.drop_nulls().value_counts(sort=False, name="n")
+        top = set(
+            ranked.sort(["n", ref_s.name], descending=[True, False]).head(bins - 1)[ref_s.name]
         )
+        top_values = sorted(top)
 
-        def label(s: pl.Series) -> pl.Series:
-            return pl.select(
-                pl.when(s.is_null())
-                .then(pl.lit("missing"))
-                .when(s.is_in(top))
-                .then(s)
-                .otherwise(pl.lit("other"))
-            ).to_series()
+        def label(values: pl.Series) -> pl.Series:
+            known = values.is_in(top_values)
+            return (
+                values.zip_with(known.fill_null(False), pl.Series(["(other)"] * len(values)))
+                .fill_null("(missing)")
+                .alias("bin")
+            )
 
-        ref_l, cur_l = label(ref_s), label(cur_s)
-    shares = (
-        pl.DataFrame({"bin": ref_l, "side": "ref"})
-        .vstack(pl.DataFrame({"bin": cur_l, "side": "cur"}))
-        .group_by("bin", "side")
-        .len()
-        .pivot(on="side", index="bin", values="len")
-    )
-    for side in ("ref", "cur"):
-        if side not in shares.columns:
-            shares = shares.with_columns(pl.lit(0, dtype=pl.UInt32).alias(side))
-    value = shares.select(
-        (
-            (pl.col("cur").fill_null(0) / cur.len()).clip(lower_bound=_FLOOR).alias("c"),
-            (pl.col("ref").fill_null(0) / ref.len()).clip(lower_bound=_FLOOR).alias("r"),
-        )
-    ).select(((pl.col("c") - pl.col("r")) * (pl.col("c") / pl.col("r")).log()).sum())
-    return float(value.item())
+        ref_f, cur_f = ref_s, cur_s
+    ref_counts, cur_counts = _counts(label(ref_f)), _counts(label(cur_f))
+    total = 0.0
+    for key in set(ref_counts) | set(cur_counts):
+        r = max(ref_counts.get(key, 0) / reference.len(), _FLOOR)
+        c = max(cur_counts.get(key, 0) / current.len(), _FLOOR)
+        total += (c - r) * math.log(c / r)
+    return total
 
 
 def trained_on(card: dict[str, Any] | None) -> date | None:
@@ -257,15 +251,19 @@ def score_drift(inputs: ReportInputs, ctx: ReportContext) -> pl.DataFrame:
     name = "scores.parquet" if "scores.parquet" in inputs.outputs else "ratings.parquet"
     current = inputs.output(name, ["lead_id", "product_group"])
     current_cols = [c for c in SCORE_COLUMNS if c in current.collect_schema().names()]
+    groups = [g for g in ctx.product_groups if trained_on(inputs.cards.get(g)) is not None]
+    all_current = as_float(
+        current.filter(pl.col("product_group").is_in(groups)).select(
+            "product_group", *current_cols
+        ),
+        *current_cols,
+    ).collect()
     rows = []
-    for group in ctx.product_groups:
+    for group in groups:
         card = inputs.cards.get(group)
         trained = trained_on(card)
-        if trained is None:
-            continue
-        cur_df = as_float(
-            current.filter(pl.col("product_group") == group).select(current_cols), *current_cols
-        ).collect()
+        assert trained is not None
+        cur_df = all_current.filter(pl.col("product_group") == group)
         done = set()
         summary = card_summary(card)
         if summary is not None and "propensity" in current_cols:
@@ -314,25 +312,29 @@ def feature_drift(inputs: ReportInputs, ctx: ReportContext) -> pl.DataFrame:
     features = [f for f in ctx.report.drift_features if f in leads.collect_schema().names()]
     if not features:
         return _drift_frame([])
-    leads = as_utc(leads.select("created_at", *features), "created_at")
+    leads = as_utc(leads.select("created_at", *features), "created_at").collect()
     start, end = ctx.period(0)
-    current = leads.filter(
-        (pl.col("created_at") >= ts(start)) & (pl.col("created_at") < ts(end))
-    ).collect()
+    current = leads.filter((pl.col("created_at") >= start) & (pl.col("created_at") < end))
     rows = []
+    cache: dict[object, list[tuple[str, float | None, int]]] = {}
     for group in ctx.product_groups:
         trained = trained_on(inputs.cards.get(group))
-        ref_end = day_end(trained) if trained is not None else start
+        ref_end = min(day_end(trained), start) if trained is not None else start
         label = f"leads created by {trained}" if trained else f"leads created before {start.date()}"
-        reference = leads.filter(pl.col("created_at") < ts(min(ref_end, start))).collect()
-        for feature in features:
+        if ref_end not in cache:
+            reference = leads.filter(pl.col("created_at") < ref_end)
+            cache[ref_end] = [
+                (f, psi(reference[f], current[f], ctx.report.bins), reference.height)
+                for f in features
+            ]
+        for feature, value, ref_rows in cache[ref_end]:
             rows.append(
                 {
                     "product_group": group,
                     "column": feature,
                     "reference": label,
-                    "psi": psi(reference[feature], current[feature], ctx.report.bins),
-                    "reference_rows": reference.height,
+                    "psi": value,
+                    "reference_rows": ref_rows,
                     "current_rows": current.height,
                 }
             )

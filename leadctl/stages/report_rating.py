@@ -120,7 +120,6 @@ def labelled_population(inputs: ReportInputs, ctx: ReportContext) -> Labelled:
         snap.join(before, on=["lead_id", "product_group"], how="anti")
         .join(after, on=["lead_id", "product_group"], how="left")
         .with_columns(pl.col("converted").fill_null(False))
-        .sort("product_group", "lead_id")
         .collect()
     )
     return Labelled(snap_day, (ctx.as_of - snap_day).days, frame, note)
@@ -206,22 +205,23 @@ def capture_table(rating: pl.DataFrame) -> pl.DataFrame:
 
 
 def top_share_capture(lab: Labelled, share: float) -> pl.DataFrame:
-    """Share of conversions held by the top `share` of leads, ranked by score (else by rating)."""
+    """Share of conversions held by the top `share` of leads, ranked by score (else by rating).
+
+    Leads tied with the last one inside the share are included (rank "min"), so the result
+    never depends on row order; `top_leads` says how many that made.
+    """
     frame = lab.frame
     key = "score" if "score" in frame.columns else None
-    ordered = (
-        frame.sort(
-            ["product_group", key, "lead_id"]
-            if key
-            else ["product_group", "fit_grade", "engagement_grade", "lead_id"],
-            descending=[False, True, False] if key else False,
-            nulls_last=True,
+    if key:
+        rank = pl.col(key).rank("min", descending=True)
+    else:  # A1 best: fit letter, then engagement number, both ascending
+        rank = (pl.col("fit_grade") + pl.col("engagement_grade")).rank("min")
+    ordered = frame.with_columns(
+        rank.over("product_group").alias("_rank"), pl.len().over("product_group").alias("_n")
+    ).with_columns(
+        (pl.col("_rank").is_not_null() & (pl.col("_rank") <= (pl.col("_n") * share).ceil())).alias(
+            "_top"
         )
-        .with_columns(
-            pl.int_range(pl.len()).over("product_group").alias("_pos"),
-            pl.len().over("product_group").alias("_n"),
-        )
-        .with_columns((pl.col("_pos") < (pl.col("_n") * share).ceil()).alias("_top"))
     )
     return (
         ordered.group_by("product_group")

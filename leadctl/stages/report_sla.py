@@ -84,7 +84,15 @@ def sla_horizon(inputs: ReportInputs, ctx: ReportContext) -> datetime:
     the as-of day, before reps worked tonight's or yesterday's leads): such assignments count
     as open, neither met nor breached. No touches at all: the end of the as-of day.
     """
-    latest = _touches(inputs, ctx).select(pl.col("occurred_at").max()).collect().item()
+    touches = as_utc(
+        inputs.full_table("sales_touches", ["occurred_at"]).select("occurred_at"), "occurred_at"
+    )
+    latest = (
+        touches.filter(pl.col("occurred_at") < ts(ctx.end))
+        .select(pl.col("occurred_at").max())
+        .collect()
+        .item()
+    )
     return ctx.end if latest is None else min(latest, ctx.end)
 
 

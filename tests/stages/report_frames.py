@@ -160,6 +160,9 @@ def history() -> pl.DataFrame:
         rows.append((f"p{i}", "Analytics", "MQL", ts("2026-10-05"), None, None))
     # a history row without product group applies to every group (Cloud too)
     rows.append(("g1", None, "Inquiry", ts("2026-11-01"), None, None))
+    # long before both periods: dropped when the report narrows the history, counted nowhere
+    rows.append(("old1", "Analytics", "Inquiry", ts("2025-01-01"), None, None))
+    rows.append(("old1", "Analytics", "MQL", ts("2025-02-01"), None, None))
     # after as-of: ignored
     rows.append(("h07", "Analytics", "MQL", ts("2026-11-21"), None, None))
     return _frame(rows, HISTORY_SCHEMA)

@@ -16,8 +16,9 @@ from polars.testing import assert_frame_equal
 from stages import report_frames as F
 
 from leadctl.errors import ConfigError
-from leadctl.stages.report import SECTIONS, build_report
-from leadctl.stages.report_common import ReportInputs, Section
+from leadctl.stages.report import SECTIONS, build_report, narrow
+from leadctl.stages.report_common import ReportInputs, Section, round_floats
+from leadctl.stages.report_model import psi
 from leadctl.stages.report_rating import labelled_population
 
 
@@ -393,3 +394,59 @@ def test_sla_deadline_after_latest_touch_is_still_open() -> None:
     team = section.tables["sla_by_team"].row(0, named=True)
     assert (team["assignments_due"], team["met"]) == (4, 2)
     assert any("touch log reaches 2026-11-06 09:00" in n for n in section.notes)
+
+
+def test_narrowing_the_inputs_changes_no_table() -> None:
+    """build_report reads only recent history; each section on the full inputs agrees."""
+    from leadctl.stages.report_feedback import feedback_section
+    from leadctl.stages.report_funnel import funnel_section
+    from leadctl.stages.report_lifecycle import lifecycle_section
+    from leadctl.stages.report_scorecard import scorecard_section
+    from leadctl.stages.report_sla import sla_section
+
+    ctx = F.context()
+    narrowed = narrow(F.inputs(), ctx)
+    assert "old1" not in narrowed.tables["stage_history"].collect()["lead_id"].to_list()
+    built = {s.key: s for s in build_report(F.inputs(), ctx)}
+    for build in (
+        funnel_section,
+        scorecard_section,
+        sla_section,
+        feedback_section,
+        lifecycle_section,
+    ):
+        direct = build(F.inputs(), ctx)
+        for name, frame in direct.tables.items():
+            assert_frame_equal(
+                built[direct.key].tables[name], round_floats(frame), check_exact=False
+            )
+
+
+def test_psi_by_hand() -> None:
+    """Reference 1..4 + missing in quartile bins; current piles into the first bin and missing."""
+    ref = pl.Series("x", [1.0, 2.0, 3.0, 4.0, None])
+    cur = pl.Series("x", [1.0, 1.0, 1.0, None, None])
+    floor = 1e-4
+    expected = (0.6 - 0.2) * math.log(3) + (0.4 - 0.2) * math.log(2)
+    expected += 3 * (floor - 0.2) * math.log(floor / 0.2)
+    assert psi(ref, cur, 4) == approx(expected)
+    assert psi(ref, ref, 4) == 0.0
+    cats = pl.Series("c", ["a", "a", "b", None])
+    assert psi(cats, cats, 3) == 0.0
+    assert psi(cats, pl.Series("c", ["z", "z", "z", "z"]), 3) > 1.0
+    assert psi(pl.Series("x", [], dtype=pl.Float64), cur, 4) is None
+
+
+def test_rep_load_takes_current_stage_from_ratings() -> None:
+    inputs = F.inputs()
+    ratings = F.ratings_tonight().with_columns(
+        pl.when(pl.col("lead_id") == "s1")
+        .then(pl.lit("SAL"))
+        .otherwise(pl.lit("Inquiry"))
+        .alias("current_stage")
+    )
+    inputs.outputs["ratings.parquet"] = ratings.lazy()
+    section = next(s for s in build_report(inputs, F.context()) if s.key == "rep_load")
+    load = {r["rep_id"]: r["open_leads"] for r in section.tables["rep_load"].iter_rows(named=True)}
+    # s1 is owned by r1 and in SAL for Analytics and Cloud: two open (lead, group) pairs
+    assert load == {"r1": 2, "r2": 0, "r3": 0}
