@@ -250,8 +250,39 @@ def _spell_country(rng: np.random.Generator, country: np.ndarray) -> pl.Series:
     return take(flat, off[country] + np.minimum(variant, np.diff(off)[country] - 1))
 
 
+_ISO = {
+    "United States": "US", "Canada": "CA", "United Kingdom": "GB", "Germany": "DE", "France": "FR",
+    "Netherlands": "NL", "Spain": "ES", "United Arab Emirates": "AE", "Singapore": "SG",
+    "Australia": "AU", "Japan": "JP", "India": "IN", "China": "CN", "Brazil": "BR", "Mexico": "MX",
+}
+# Real North American area codes, so generated numbers pass a phone-number validator.
+_NANP_AREAS = ["212", "213", "312", "415", "617", "646", "202", "305", "404", "512", "206", "303",
+               "416", "604", "514", "617", "702", "713", "214", "480"]
+
+
+def _mobile_templates() -> tuple[list[str], list[str]]:
+    """Per country: a valid mobile number's significant digits but the last four, and the
+    national trunk prefix ("0" in most of Europe, "" where there is none)."""
+    import phonenumbers
+    from phonenumbers import PhoneMetadata, PhoneNumberType
+
+    heads, trunks = [], []
+    for c in V.COUNTRIES:
+        region = _ISO[c[0]]
+        example = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE)
+        nsn = phonenumbers.national_significant_number(example)
+        heads.append(nsn[:-4])
+        meta = PhoneMetadata.metadata_for_region(region)
+        trunks.append((meta.national_prefix or "") if meta else "")
+    return heads, trunks
+
+
 def _phones(rng: np.random.Generator, country: np.ndarray) -> pl.Series:
-    """Phones in mixed national / international formats, ~10 % missing, some malformed."""
+    """Phones in mixed national / international formats, ~10 % missing, some malformed.
+
+    Well-formed numbers are real-looking: valid area codes (North America) or a country's
+    mobile range with random last digits, so a validator accepts them as numbers.
+    """
     n = len(country)
     cc = take([c[2] for c in V.COUNTRIES], country)
     a3, b3, c4 = (
@@ -259,8 +290,12 @@ def _phones(rng: np.random.Generator, country: np.ndarray) -> pl.Series:
         for lo, hi in ((201, 990), (200, 1000), (0, 10000))
     )
     c4 = c4.str.zfill(4)
-    a2 = pl.Series(rng.integers(10, 100, n)).cast(pl.String)
-    b8 = pl.Series(rng.integers(1_000_000, 99_999_999, n)).cast(pl.String)
+    a3 = take(_NANP_AREAS, a3.cast(pl.Int64).to_numpy() % len(_NANP_AREAS))
+    rng.integers(10, 100, n)  # kept so the other columns' random streams stay as they were
+    rng.integers(1_000_000, 99_999_999, n)
+    heads, trunks = _mobile_templates()
+    head = take(heads, country)
+    trunk = take(trunks, country)
     f = pl.Series(rng.integers(0, 4, n))
     nanp = pl.Series(np.array([c[2] == "1" for c in V.COUNTRIES])[country])
     L = pl.lit
@@ -274,10 +309,10 @@ def _phones(rng: np.random.Generator, country: np.ndarray) -> pl.Series:
         .when(nanp)
         .then(pl.concat_str([L("+1"), a3, b3, c4]))
         .when(f <= 1)
-        .then(pl.concat_str([L("+"), cc, L(" "), a2, L(" "), b8]))
+        .then(pl.concat_str([L("+"), cc, L(" "), head, L(" "), c4]))
         .when(f == 2)
-        .then(pl.concat_str([L("0"), a2, L(" "), b8]))
-        .otherwise(pl.concat_str([L("+"), cc, a2, b8]))
+        .then(pl.concat_str([trunk, head, L(" "), c4]))
+        .otherwise(pl.concat_str([L("+"), cc, head, c4]))
     ).to_series()
     u = rng.random(n)
     bad = take(["555-CALL-NOW", "12345", "n/a", "000", "call me"], rng.integers(0, 5, n))
