@@ -81,7 +81,8 @@ def _cards(models_dir: Path, groups: list[str]) -> tuple[dict[str, dict[str, Any
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             problems.append(
-                f"model card {path} is unreadable ({type(exc).__name__}); retrain with `leadctl train`"
+                f"model card {path} is unreadable ({type(exc).__name__}); retrain with `leadctl "
+                "train`"
             )
             continue
         if isinstance(data, dict):
@@ -115,11 +116,14 @@ def load_inputs(ws: Workspace) -> tuple[ReportInputs, list[str]]:
 
 def _other_run(ws: Workspace, compare: str) -> tuple[ReportInputs, date]:
     """The run to compare with: a date (its run directory under output.dir) or a directory."""
+    other_day: date | None
     try:
-        other_day: date | None = datetime.strptime(compare, "%Y-%m-%d").date()
-        run_dir = ws.cfg.output.run_dir(other_day)
+        other_day = datetime.strptime(compare, "%Y-%m-%d").date()
     except ValueError:
-        other_day, run_dir = None, Path(compare).expanduser().resolve()
+        other_day = None
+    run_dir = (
+        ws.cfg.output.run_dir(other_day) if other_day else Path(compare).expanduser().resolve()
+    )
     if not run_dir.is_dir():
         raise InputError(
             f"--compare {compare}: run directory {run_dir} does not exist; run "
@@ -152,7 +156,8 @@ def _run_as_of(run_dir: Path) -> date:
         return date.fromisoformat(run_dir.name)
     except ValueError:
         raise InputError(
-            f"--compare {run_dir}: cannot tell its as-of date (no manifest.json with as_of, and the "
+            f"--compare {run_dir}: cannot tell its as-of date (no manifest.json with as_of, and "
+            "the "
             "folder is not named YYYY-MM-DD)"
         ) from None
 
@@ -306,7 +311,7 @@ def report(
         str | None,
         typer.Option(
             "--compare",
-            help="Another run to put side by side (before/after): a run directory or its as-of date.",
+            help="Another run to put side by side (before/after): its run directory or as-of date.",
         ),
     ] = None,
     json_out: JsonOpt = False,

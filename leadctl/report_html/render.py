@@ -56,8 +56,9 @@ def _cell(value: Any, column: str) -> tuple[str, bool]:
 
 
 def html_table(name: str, frame: pl.DataFrame, max_rows: int) -> str:
+    text_types = (pl.String, pl.Date, pl.Boolean)
     head = "".join(
-        f'<th class="{"t" if frame.schema[c] in (pl.String, pl.Date, pl.Boolean) else ""}">{escape(c)}</th>'
+        f'<th class="{"t" if frame.schema[c] in text_types else ""}">{escape(c)}</th>'
         for c in frame.columns
     )
     rows = []
@@ -77,7 +78,9 @@ def html_table(name: str, frame: pl.DataFrame, max_rows: int) -> str:
         )
     elif frame.height == 0:
         more = '<p class="more">no rows</p>'
-    return f"<h3>{escape(name)}</h3>\n<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
+    body = "".join(rows)
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<h3>{escape(name)}</h3>\n{table}{more}"
 
 
 def _filtered(chart: Chart, tables: dict[str, pl.DataFrame]) -> pl.DataFrame | None:
@@ -187,7 +190,8 @@ def render_page(
     overview = ['<section id="overview"><h2>Overview</h2>']
     overview += [f'<div class="warn">{escape(w)}</div>' for w in warnings]
     overview.append(
-        f'<table><thead><tr><th class="t">section</th><th class="t">status</th></tr></thead><tbody>{rows}</tbody></table>'
+        '<table><thead><tr><th class="t">section</th><th '
+        f'class="t">status</th></tr></thead><tbody>{rows}</tbody></table>'
     )
     overview.append("</section>")
     return PAGE.substitute(

@@ -8,7 +8,7 @@ SVG is inline (no xmlns URL needed inside HTML5).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 WIDTH = 720
@@ -60,7 +60,8 @@ def _legend(series: Sequence[str], x0: float = 70) -> list[str]:
     for i, name in enumerate(series):
         x = x0 + i * 160
         out.append(
-            f'<rect x="{_n(x)}" y="24" width="10" height="10" fill="{_series_colour(i, len(series))}"/>'
+            f'<rect x="{_n(x)}" y="24" width="10" height="10" '
+            f'fill="{_series_colour(i, len(series))}"/>'
         )
         out.append(f'<text x="{_n(x + 14)}" y="33" class="lg">{escape(name)}</text>')
     return out
@@ -81,7 +82,8 @@ def _y_axis(
             f'<line x1="{_n(left)}" y1="{_n(y)}" x2="{_n(right)}" y2="{_n(y)}" class="grid"/>'
         )
         out.append(
-            f'<text x="{_n(left - 4)}" y="{_n(y + 4)}" class="ax" text-anchor="end">{fmt_value(value, percent)}</text>'
+            f'<text x="{_n(left - 4)}" y="{_n(y + 4)}" class="ax" '
+            f'text-anchor="end">{fmt_value(value, percent)}</text>'
         )
     return out
 
@@ -89,7 +91,7 @@ def _y_axis(
 def bar_chart(
     title: str,
     categories: Sequence[str],
-    series: dict[str, Sequence[float | None]],
+    series: Mapping[str, Sequence[float | None]],
     *,
     percent: bool = False,
 ) -> str:
@@ -125,12 +127,14 @@ def bar_chart(
             y = zero_y - h if value >= 0 else zero_y
             out.append(
                 f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(bar_w)}" height="{_n(h)}" '
-                f'fill="{_series_colour(si, len(names))}"><title>{escape(str(category))} · {escape(name)}: '
+                f'fill="{_series_colour(si, len(names))}"><title>{escape(str(category))} · '
+                f"{escape(name)}: "
                 f"{fmt_value(value, percent)}</title></rect>"
             )
             if n <= 16:
                 out.append(
-                    f'<text x="{_n(x + bar_w / 2)}" y="{_n(y - 3)}" class="vl" text-anchor="middle">'
+                    f'<text x="{_n(x + bar_w / 2)}" y="{_n(y - 3)}" class="vl" '
+                    'text-anchor="middle">'
                     f"{fmt_value(value, percent)}</text>"
                 )
         cx = left + ci * slot + slot / 2
@@ -167,8 +171,10 @@ def pareto_chart(
         x = left + ci * slot + slot * 0.15
         h = plot_h * counts[ci] / top
         out.append(
-            f'<rect x="{_n(x)}" y="{_n(plot_top + plot_h - h)}" width="{_n(slot * 0.7)}" height="{_n(h)}" '
-            f'fill="{PALETTE[0]}"><title>{escape(str(category))}: {fmt_value(counts[ci], False)}</title></rect>'
+            f'<rect x="{_n(x)}" y="{_n(plot_top + plot_h - h)}" width="{_n(slot * 0.7)}" '
+            f'height="{_n(h)}" '
+            f'fill="{PALETTE[0]}"><title>{escape(str(category))}: '
+            f"{fmt_value(counts[ci], False)}</title></rect>"
         )
         share = cumulative[ci] if ci < len(cumulative) else None
         if share is not None:
@@ -212,7 +218,8 @@ def heatmap(
     for ri, row in enumerate(rows):
         y = plot_top + ri * cell_h
         out.append(
-            f'<text x="{_n(left - 8)}" y="{_n(y + cell_h / 2 + 4)}" class="ax" text-anchor="end">{escape(str(row))}</text>'
+            f'<text x="{_n(left - 8)}" y="{_n(y + cell_h / 2 + 4)}" class="ax" '
+            f'text-anchor="end">{escape(str(row))}</text>'
         )
         for ci, col in enumerate(columns):
             value = values.get((row, col))
@@ -227,11 +234,13 @@ def heatmap(
             x = left + ci * cell_w
             text = labels.get((row, col), fmt_value(value, percent))
             out.append(
-                f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(cell_w - 2)}" height="{_n(cell_h - 2)}" fill="{fill}">'
+                f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(cell_w - 2)}" '
+                f'height="{_n(cell_h - 2)}" fill="{fill}">'
                 f"<title>{escape(str(row))}{escape(str(col))}: {escape(text)}</title></rect>"
             )
             out.append(
-                f'<text x="{_n(x + cell_w / 2)}" y="{_n(y + cell_h / 2 + 4)}" class="hv" fill="{ink}" '
+                f'<text x="{_n(x + cell_w / 2)}" y="{_n(y + cell_h / 2 + 4)}" class="hv" '
+                f'fill="{ink}" '
                 f'text-anchor="middle">{escape(text)}</text>'
             )
     out.append("</svg>")
@@ -254,16 +263,20 @@ def _frame_xy(
         y = plot_top + size_h - size_h * i / 4
         x = left + size_w * i / 4
         out.append(
-            f'<line x1="{_n(left)}" y1="{_n(y)}" x2="{_n(left + size_w)}" y2="{_n(y)}" class="grid"/>'
+            f'<line x1="{_n(left)}" y1="{_n(y)}" x2="{_n(left + size_w)}" y2="{_n(y)}" '
+            'class="grid"/>'
         )
         out.append(
-            f'<text x="{_n(left - 4)}" y="{_n(y + 4)}" class="ax" text-anchor="end">{fmt_value(top_y * i / 4, percent)}</text>'
+            f'<text x="{_n(left - 4)}" y="{_n(y + 4)}" class="ax" '
+            f'text-anchor="end">{fmt_value(top_y * i / 4, percent)}</text>'
         )
         out.append(
-            f'<text x="{_n(x)}" y="{_n(plot_top + size_h + 14)}" class="ax" text-anchor="middle">{fmt_value(top_x * i / 4, percent)}</text>'
+            f'<text x="{_n(x)}" y="{_n(plot_top + size_h + 14)}" class="ax" '
+            f'text-anchor="middle">{fmt_value(top_x * i / 4, percent)}</text>'
         )
     out.append(
-        f'<text x="{_n(left + size_w / 2)}" y="{_n(plot_top + size_h + 30)}" class="ax" text-anchor="middle">{escape(x_label)}</text>'
+        f'<text x="{_n(left + size_w / 2)}" y="{_n(plot_top + size_h + 30)}" class="ax" '
+        f'text-anchor="middle">{escape(x_label)}</text>'
     )
     out.append(
         f'<text x="14" y="{_n(plot_top + size_h / 2)}" class="ax" text-anchor="middle" '
@@ -282,7 +295,7 @@ def line_chart(
     y_label: str = "",
     diagonal: bool = True,
 ) -> str:
-    """A curve from the origin through (x, y) points (e.g. gains), with the random-order diagonal."""
+    """A curve from the origin through (x, y) points (e.g. gains); the diagonal is random order."""
     pts = [
         (float(x), float(y))
         for x, y in zip(xs, ys, strict=False)
@@ -306,7 +319,8 @@ def line_chart(
         )
         for x, y in pts:
             out.append(
-                f'<circle cx="{at(x, y).split(",")[0]}" cy="{at(x, y).split(",")[1]}" r="3" fill="{PALETTE[1]}">'
+                f'<circle cx="{at(x, y).split(",")[0]}" cy="{at(x, y).split(",")[1]}" r="3" '
+                f'fill="{PALETTE[1]}">'
                 f"<title>{fmt_value(x, percent)} → {fmt_value(y, percent)}</title></circle>"
             )
     out.append("</svg>")
@@ -347,7 +361,8 @@ def calibration_chart(
         r = 3 + 5 * math.sqrt(c / most)
         out.append(
             f'<circle cx="{cx}" cy="{cy}" r="{_n(r)}" fill="{PALETTE[2]}" fill-opacity="0.8">'
-            f"<title>predicted {fmt_value(p, True)}, observed {fmt_value(o, True)}, {c:,} leads</title></circle>"
+            f"<title>predicted {fmt_value(p, True)}, observed {fmt_value(o, True)}, {c:,} "
+            "leads</title></circle>"
         )
     out.append("</svg>")
     return "\n".join(out)

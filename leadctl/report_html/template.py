@@ -1,4 +1,4 @@
-"""The report page: one self-contained HTML file (inline CSS and SVG, no script, no fonts to fetch)."""
+"""The report page: one self-contained HTML file (inline CSS and SVG; no script, no font fetch)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,17 @@ header p { margin: 0; opacity: 0.85; }
 nav { background: #fff; border-bottom: 1px solid #dde3ea; padding: 8px 28px; font-size: 14px; }
 nav a { margin-right: 14px; color: #1f5f99; text-decoration: none; }
 main { padding: 8px 28px 40px 28px; max-width: 1200px; }
-section { background: #fff; border: 1px solid #dde3ea; border-radius: 6px; margin: 18px 0; padding: 6px 20px 16px 20px; }
+section { background: #fff; border: 1px solid #dde3ea; border-radius: 6px; margin: 18px 0;
+          padding: 6px 20px 16px 20px; }
 h2 { font-size: 18px; margin: 12px 0 6px 0; }
 h3 { font-size: 14px; margin: 16px 0 6px 0; color: #34495e; }
 p.intro { color: #4a5a6a; font-size: 14px; }
-.na { color: #7a5a00; background: #fff8e1; border-left: 4px solid #e0b000; padding: 6px 10px; margin: 6px 0; font-size: 14px; }
-.warn { color: #8a1f11; background: #fdecea; border-left: 4px solid #d9534f; padding: 6px 10px; margin: 6px 0; font-size: 14px; }
-.note { color: #23475f; background: #eef5fb; border-left: 4px solid #5b9bd5; padding: 6px 10px; margin: 6px 0; font-size: 14px; }
+.na { color: #7a5a00; background: #fff8e1; border-left: 4px solid #e0b000;
+  padding: 6px 10px; margin: 6px 0; font-size: 14px; }
+.warn { color: #8a1f11; background: #fdecea; border-left: 4px solid #d9534f;
+  padding: 6px 10px; margin: 6px 0; font-size: 14px; }
+.note { color: #23475f; background: #eef5fb; border-left: 4px solid #5b9bd5;
+  padding: 6px 10px; margin: 6px 0; font-size: 14px; }
 .charts { display: flex; flex-wrap: wrap; gap: 10px; }
 svg.chart { background: #fff; border: 1px solid #eef1f4; }
 svg .ct { font-size: 13px; font-weight: 600; fill: #1d2a36; }

@@ -59,7 +59,8 @@ def check_config(ctx: ReportContext) -> None:
     unknown = config_stage_check(ctx.report, ctx.lifecycle)
     if unknown:
         raise ConfigError(
-            f"report.funnel_stages names unknown stage(s) {unknown}; lifecycle.stages are {ctx.lifecycle.stages}"
+            f"report.funnel_stages names unknown stage(s) {unknown}; lifecycle.stages are "
+            f"{ctx.lifecycle.stages}"
         )
 
 

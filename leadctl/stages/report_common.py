@@ -9,7 +9,7 @@ pipeline. Section code asks `ReportInputs` for what it needs and gets an `Unavai
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import polars as pl
@@ -17,7 +17,7 @@ import polars as pl
 from leadctl.config.lifecycle import LifecycleConfig
 from leadctl.config.reporting import ReportConfig
 
-UTC = pl.Datetime("us", "UTC")
+UTC_DT = pl.Datetime("us", "UTC")
 
 # Which command writes each file the report reads (for "run `leadctl <stage>`" messages).
 PRODUCERS: dict[str, str] = {
@@ -102,7 +102,8 @@ def _with_columns(
         lacking = [c for c in columns if c not in present]
         if lacking:
             raise Unavailable(
-                f"not available: {what} lacks column(s) {', '.join(lacking)} — re-run `leadctl {producer}`"
+                f"not available: {what} lacks column(s) {', '.join(lacking)} — re-run `leadctl "
+                f"{producer}`"
             )
     return frame
 
@@ -180,12 +181,12 @@ class Section:
 
 def day_end(d: date) -> datetime:
     """Midnight UTC after day `d`: the exclusive end of that day."""
-    return datetime(d.year, d.month, d.day, tzinfo=timezone.utc) + timedelta(days=1)
+    return datetime(d.year, d.month, d.day, tzinfo=UTC) + timedelta(days=1)
 
 
 def ts(value: datetime) -> pl.Expr:
     """A UTC datetime literal comparable with canonical timestamps."""
-    return pl.lit(value).cast(UTC)
+    return pl.lit(value).cast(UTC_DT)
 
 
 def as_utc(frame: pl.LazyFrame, *columns: str) -> pl.LazyFrame:
@@ -211,7 +212,7 @@ def as_utc(frame: pl.LazyFrame, *columns: str) -> pl.LazyFrame:
             )
             exprs.append(zoned.dt.cast_time_unit("us").alias(name))
         elif dtype == pl.Null:
-            exprs.append(col.cast(UTC).alias(name))
+            exprs.append(col.cast(UTC_DT).alias(name))
     return frame.with_columns(exprs) if exprs else frame
 
 

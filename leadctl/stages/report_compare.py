@@ -85,8 +85,8 @@ def headline(side: Side, notes: list[str]) -> pl.DataFrame:
         notes.append(f"{side.label}: {exc}")
     try:
         opps = opportunity_events(inputs, ctx).filter(pl.col("created_at") >= ts(start))
-        counts = opps.group_by("product_group").agg(pl.len().alias("opportunities")).collect()
-        frame = groups.join(counts, on="product_group", how="left").with_columns(
+        opp_counts = opps.group_by("product_group").agg(pl.len().alias("opportunities")).collect()
+        frame = groups.join(opp_counts, on="product_group", how="left").with_columns(
             pl.col("opportunities").fill_null(0)
         )
         parts.append(_long(frame, ["opportunities"]))
@@ -94,12 +94,12 @@ def headline(side: Side, notes: list[str]) -> pl.DataFrame:
         notes.append(f"{side.label}: {exc}")
     try:
         due = sla_events(inputs, ctx).filter(pl.col("sla_due_at") >= ts(start))
-        counts = (
+        sla_counts = (
             due.group_by("product_group")
             .agg(pl.len().alias("sla_due"), pl.col("met").sum().alias("sla_met"))
             .collect()
         )
-        frame = groups.join(counts, on="product_group", how="left").with_columns(
+        frame = groups.join(sla_counts, on="product_group", how="left").with_columns(
             ratio(pl.col("sla_met"), pl.col("sla_due")).alias("sla_compliance")
         )
         parts.append(_long(frame, ["sla_compliance"]))
@@ -107,7 +107,8 @@ def headline(side: Side, notes: list[str]) -> pl.DataFrame:
         notes.append(f"{side.label}: {exc}")
     if side.ratings is None:
         notes.append(
-            f"{side.label}: MQLs by rating need that night's ratings.parquet or state/rate/ snapshot"
+            f"{side.label}: MQLs by rating need that night's ratings.parquet or state/rate/ "
+            "snapshot"
         )
     else:
         ratings = as_bool(side.ratings, "is_mql")
@@ -195,7 +196,8 @@ def compare_section(this: Side, other: Side | None) -> Section:
         key="before_after",
         title="Before / after",
         intro=(
-            f"{how} Numbers per product group over the {ctx.report.period_days} days ending on each "
+            f"{how} Numbers per product group over the {ctx.report.period_days} days ending on "
+            "each "
             "side's as-of date; mqls / mqls_<rating> are the MQLs in that night's ratings, "
             "accepted = MQL entries of the period accepted by that as-of date, "
             "acceptance_rate = accepted / mql_entries."

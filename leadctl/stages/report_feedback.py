@@ -155,9 +155,11 @@ def feedback_section(inputs: ReportInputs, ctx: ReportContext) -> Section:
         key="feedback",
         title="Sales feedback",
         intro=(
-            f"Rejections and closures ({', '.join(s for s in ctx.lifecycle.closed_stages if s != ctx.won_stage)}) "
+            "Rejections and closures "
+            f"({', '.join(s for s in ctx.lifecycle.closed_stages if s != ctx.won_stage)}) "
             f"between {start.date()} and {ctx.as_of}, by reason (Pareto), lead source and rating. "
-            f"'{NO_REASON}' and '{UNLISTED}' are reasons missing from the CRM or outside lifecycle.reasons."
+            f"'{NO_REASON}' and '{UNLISTED}' are reasons missing from the CRM or outside "
+            "lifecycle.reasons."
         ),
     )
     try:
@@ -178,7 +180,8 @@ def feedback_section(inputs: ReportInputs, ctx: ReportContext) -> Section:
     ratings, where = _ratings_for(inputs, ctx)
     if ratings is None:
         section.unavailable.append(
-            "not available: rejections by rating need ratings.parquet or a snapshot in state/rate/ — run `leadctl rate`"
+            "not available: rejections by rating need ratings.parquet or a snapshot in "
+            "state/rate/ — run `leadctl rate`"
         )
     else:
         rated = frame.join(ratings, on=["lead_id", "product_group"], how="left").with_columns(
@@ -188,10 +191,11 @@ def feedback_section(inputs: ReportInputs, ctx: ReportContext) -> Section:
         section.notes.append(f"Ratings of rejected leads are {where}.")
     reps = missing_by_rep(frame, inputs)
     section.tables["missing_reasons_by_rep"] = reps
-    total = reps["rejections"].sum()
-    missing = reps["missing_reason"].sum() + reps["unlisted_reason"].sum()
-    section.numbers["rejections"] = int(total)
-    section.numbers["rejections_without_listed_reason"] = int(missing)
+    totals = reps.select(
+        pl.col("rejections").sum(), (pl.col("missing_reason") + pl.col("unlisted_reason")).sum()
+    ).row(0)
+    section.numbers["rejections"] = int(totals[0] or 0)
+    section.numbers["rejections_without_listed_reason"] = int(totals[1] or 0)
     for group in ctx.product_groups:
         section.charts.append(
             Chart(

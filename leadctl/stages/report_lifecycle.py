@@ -144,8 +144,10 @@ def lifecycle_section(inputs: ReportInputs, ctx: ReportContext) -> Section:
         title="Expirations, zombies and recycles",
         intro=(
             "Tonight's expirations (stage_updates.csv), zombies per rep (zombies.csv), and leads "
-            f"recycled in the last {ctx.report.period_days} days by reason against the period before "
-            f"(is_expiration marks the expire reason '{ctx.expire_reason}'), with recycled leads that re-entered as MQL."
+            f"recycled in the last {ctx.report.period_days} days by reason against the period "
+            "before "
+            f"(is_expiration marks the expire reason '{ctx.expire_reason}'), with recycled leads "
+            "that re-entered as MQL."
         ),
     )
     try:

@@ -94,7 +94,8 @@ def rep_load_table(inputs: ReportInputs, ctx: ReportContext, section: Section) -
     value = _propensity(inputs)
     if value is None:
         section.notes.append(
-            "expected value needs propensity in ratings.parquet or scores.parquet (run `leadctl score`)"
+            "expected value needs propensity in ratings.parquet or scores.parquet (run `leadctl "
+            "score`)"
         )
     try:
         tonight = inputs.output("assignments.csv", ["lead_id", "product_group", "owner_id"])
@@ -193,7 +194,8 @@ def load_section(inputs: ReportInputs, ctx: ReportContext) -> Section:
         title="Rep load and fairness",
         intro=(
             "Open leads (MQL or sales stages, owned in the CRM) against capacity, leads assigned "
-            f"tonight and in the last {ctx.report.period_days} days, and their expected value (sum of "
+            f"tonight and in the last {ctx.report.period_days} days, and their expected value "
+            "(sum of "
             "propensity). Fairness per team: coefficient of variation of counts and value, and the "
             "Gini coefficient of value (0 = even)."
         ),

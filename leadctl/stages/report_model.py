@@ -27,7 +27,6 @@ from leadctl.stages.report_common import (
     as_utc,
     day_end,
     ratio,
-    ts,
 )
 from leadctl.stages.report_rating import Labelled
 
@@ -308,11 +307,11 @@ def score_drift(inputs: ReportInputs, ctx: ReportContext) -> pl.DataFrame:
 
 def feature_drift(inputs: ReportInputs, ctx: ReportContext) -> pl.DataFrame:
     """PSI of key lead fields: leads created by training time vs leads created this period."""
-    leads = inputs.table("leads", ["lead_id", "created_at"])
-    features = [f for f in ctx.report.drift_features if f in leads.collect_schema().names()]
+    table = inputs.table("leads", ["lead_id", "created_at"])
+    features = [f for f in ctx.report.drift_features if f in table.collect_schema().names()]
     if not features:
         return _drift_frame([])
-    leads = as_utc(leads.select("created_at", *features), "created_at").collect()
+    leads = as_utc(table.select("created_at", *features), "created_at").collect()
     start, end = ctx.period(0)
     current = leads.filter((pl.col("created_at") >= start) & (pl.col("created_at") < end))
     rows = []
@@ -364,7 +363,8 @@ def _labelled_metrics(lab: Labelled, ctx: ReportContext, section: Section) -> pl
     )
     if predictor is None:
         section.unavailable.append(
-            f"not available: rating snapshot state/rate/{lab.snapshot}.parquet has no propensity or "
+            f"not available: rating snapshot state/rate/{lab.snapshot}.parquet has no propensity "
+            "or "
             "score column — re-run `leadctl rate`"
         )
         return None
@@ -386,7 +386,8 @@ def model_section(inputs: ReportInputs, ctx: ReportContext, lab: Labelled | Unav
         title="Model quality and drift",
         intro=(
             f"Quality on the latest labelled period (AUC, gains by {cfg.bins} bins, calibration), "
-            f"drift as population stability index (warning above report.psi_warning = {cfg.psi_warning}), "
+            "drift as population stability index (warning above report.psi_warning = "
+            f"{cfg.psi_warning}), "
             f"and a retraining recommendation when a model is older than report.stale_model_days = "
             f"{cfg.stale_model_days} days or drifting."
         ),
@@ -417,7 +418,8 @@ def model_section(inputs: ReportInputs, ctx: ReportContext, lab: Labelled | Unav
     missing_cards = [g for g in ctx.product_groups if g not in inputs.cards]
     if missing_cards:
         section.unavailable.append(
-            f"not available: models/<group>/card.json missing for {', '.join(missing_cards)} — run `leadctl train`"
+            f"not available: models/<group>/card.json missing for {', '.join(missing_cards)} — "
+            "run `leadctl train`"
         )
     if isinstance(lab, Unavailable):
         section.unavailable.append(str(lab))
@@ -462,7 +464,8 @@ def model_section(inputs: ReportInputs, ctx: ReportContext, lab: Labelled | Unav
         summary = summary.join(worst, on="product_group", how="left")
         if not drift.filter(pl.col("kind") == "score").height:
             section.notes.append(
-                "score drift needs a model card with trained_as_of and a rating snapshot from a night "
+                "score drift needs a model card with trained_as_of and a rating snapshot from a "
+                "night "
                 "after training (before tonight)"
             )
     summary = _recommend(summary, ctx, section)
@@ -552,12 +555,14 @@ def _recommend(summary: pl.DataFrame, ctx: ReportContext, section: Section) -> p
         group = row["product_group"]
         if row["drifting"]:
             section.warnings.append(
-                f"drift: {group} PSI {row['max_psi']:.2f} above report.psi_warning {cfg.psi_warning} "
+                f"drift: {group} PSI {row['max_psi']:.2f} above report.psi_warning "
+                f"{cfg.psi_warning} "
                 f"({row['drifting_columns']}); retraining recommended"
             )
         if row["stale"]:
             section.warnings.append(
-                f"stale model: {group} trained {row['trained_as_of']} ({row['model_age_days']} days ago, "
+                f"stale model: {group} trained {row['trained_as_of']} ({row['model_age_days']} "
+                "days ago, "
                 f"report.stale_model_days = {cfg.stale_model_days}); retraining recommended"
             )
     section.numbers["auc"] = {r["product_group"]: r["auc"] for r in summary.iter_rows(named=True)}

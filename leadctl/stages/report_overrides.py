@@ -118,7 +118,8 @@ def _converted(lab: Labelled) -> pl.DataFrame:
     frame = lab.frame
     if "override_rule" not in frame.columns:
         raise Unavailable(
-            f"not available: rating snapshot state/rate/{lab.snapshot}.parquet lacks override_rule — re-run `leadctl rate`"
+            f"not available: rating snapshot state/rate/{lab.snapshot}.parquet lacks "
+            "override_rule — re-run `leadctl rate`"
         )
     mql = pl.col("is_mql") if "is_mql" in frame.columns else pl.lit(False)
     rule = (
@@ -149,7 +150,8 @@ def overrides_section(
         title="Override rules",
         intro=(
             "Leads each override rule flagged tonight and sent over the period, their conversion "
-            f"compared with ordinary MQLs, and each rule's review date (flagged {ctx.report.review_warning_days} "
+            "compared with ordinary MQLs, and each rule's review date (flagged "
+            f"{ctx.report.review_warning_days} "
             "days ahead by report.review_warning_days; a rule past review_by no longer applies)."
         ),
     )

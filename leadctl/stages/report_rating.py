@@ -9,6 +9,7 @@ not a prediction any more. Model quality and override performance use the same p
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -60,7 +61,7 @@ class Labelled:
     note: str | None = None
 
 
-def pick_snapshot(snapshots: dict[date, object], ctx: ReportContext) -> tuple[date, str | None]:
+def pick_snapshot(snapshots: Mapping[date, object], ctx: ReportContext) -> tuple[date, str | None]:
     """The snapshot about conversion_window_days back, else the oldest one (with a note)."""
     window = ctx.report.conversion_window_days
     target = date.fromordinal(ctx.as_of.toordinal() - window)
@@ -275,7 +276,8 @@ def rating_section(
         if capture is not None and not math.isnan(capture):
             section.notes.append(
                 f"{row['product_group']}: the top {pct} % of leads by {row['ranked_by']} hold "
-                f"{capture:.0%} of the opportunities ({row['top_conversions']} of {row['conversions']})."
+                f"{capture:.0%} of the opportunities ({row['top_conversions']} of "
+                f"{row['conversions']})."
             )
     section.numbers["top_share_capture"] = {
         r["product_group"]: r["conversion_capture"] for r in top.iter_rows(named=True)

@@ -1,12 +1,11 @@
 """The weekly scorecard for the marketing-sales meeting, week over week.
 
 Weeks are the 7-day blocks ending on the as-of date. Per product group and week: MQLs (entries
-into the MQL or override stage), accepted (entries into the stage after MQL in the funnel),
-acceptance rate (share of the week's MQLs accepted by the as-of date), rejections and the top reason, SLA
-compliance of the assignments due that week, opportunities created and wins; plus new MQLs by
-rating from the nightly rating snapshots, and rejection reasons per week. Acceptance is by
-cohort: the week's MQLs that reached the accepted stage by the as-of date (so the latest weeks
-are still filling up).
+into the MQL or override stage), accepted and the acceptance rate, rejections and the top
+reason, SLA compliance of the assignments due that week, opportunities created and wins; plus
+new MQLs by rating from the nightly rating snapshots, and rejection reasons per week.
+Acceptance is by cohort: the week's MQLs that reached the stage after MQL in the funnel by the
+as-of date (so the latest weeks are still filling up).
 """
 
 from __future__ import annotations
@@ -246,9 +245,12 @@ def scorecard_section(inputs: ReportInputs, ctx: ReportContext) -> Section:
         key="scorecard",
         title="Weekly scorecard",
         intro=(
-            f"The last {ctx.report.weeks} weeks (7 days each, ending {ctx.as_of}) per product group: "
-            f"MQLs (incl. overrides), accepted (the week's MQLs that reached {accepted_stage(ctx)} by "
-            f"{ctx.as_of}) and acceptance rate (accepted / MQLs), rejections and the top reason, SLA compliance of the "
+            f"The last {ctx.report.weeks} weeks (7 days each, ending {ctx.as_of}) per product "
+            "group: "
+            "MQLs (incl. overrides), accepted (the week's MQLs that reached "
+            f"{accepted_stage(ctx)} by "
+            f"{ctx.as_of}) and acceptance rate (accepted / MQLs), rejections and the top reason, "
+            "SLA compliance of the "
             "assignments due that week, opportunities created and wins; '_wow' columns are the "
             "change from the week before."
         ),

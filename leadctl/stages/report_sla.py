@@ -97,7 +97,7 @@ def sla_horizon(inputs: ReportInputs, ctx: ReportContext) -> datetime:
 
 
 def sla_events(inputs: ReportInputs, ctx: ReportContext) -> pl.LazyFrame:
-    """Assignments whose deadline the data covers, with first_touch_at, met, hours_to_first_touch."""
+    """Assignments whose deadline the data covers: first_touch_at, met, hours_to_first_touch."""
     log = assignment_log(inputs, ctx)
     horizon = sla_horizon(inputs, ctx)
     log = log.filter(pl.col("sla_due_at") <= ts(horizon))
@@ -234,7 +234,8 @@ def sla_section(inputs: ReportInputs, ctx: ReportContext) -> Section:
         horizon = sla_horizon(inputs, ctx)
         if horizon < ctx.end:
             section.notes.append(
-                f"The touch log reaches {horizon:%Y-%m-%d %H:%M} UTC: later deadlines are still open."
+                f"The touch log reaches {horizon:%Y-%m-%d %H:%M} UTC: later deadlines are still "
+                "open."
             )
         by_team = sla_summary(events, ["product_group", "team"], start, end)
         by_rep = sla_summary(events, ["product_group", "team", "owner_id"], start, end)

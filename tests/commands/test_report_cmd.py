@@ -102,7 +102,7 @@ def test_partial_pipeline_reports_what_is_missing(tmp_path: Path) -> None:
 
 
 def _second_run(tmp_path: Path) -> Path:
-    """A run directory for 2026-10-21 with its own canonical tables and ratings (2 A1, 2 B1 MQLs)."""
+    """A run directory for 2026-10-21: its own canonical tables, ratings with 2 A1 + 2 B1 MQLs."""
     other = tmp_path / "out" / "2026-10-21"
     shutil.copytree(tmp_path / "out" / AS_OF / "canonical", other / "canonical")
     pl.DataFrame(

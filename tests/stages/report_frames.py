@@ -23,7 +23,7 @@ s5 due 11-25 (pending). SLA: East 2 / 4 = 50 %.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +37,12 @@ from leadctl.stages.report_common import ReportContext, ReportInputs
 AS_OF = date(2026, 11, 20)
 SNAPSHOT = date(2026, 8, 22)
 GROUPS = ["Analytics", "Cloud"]
-UTC = pl.Datetime("us", "UTC")
+UTC_DT = pl.Datetime("us", "UTC")
 
 
 def ts(day: str, hour: int = 12) -> datetime:
     y, m, d = (int(p) for p in day.split("-"))
-    return datetime(y, m, d, hour, tzinfo=timezone.utc)
+    return datetime(y, m, d, hour, tzinfo=UTC)
 
 
 def _frame(rows: list[dict[str, Any]], schema: dict[str, Any]) -> pl.DataFrame:
@@ -126,7 +126,7 @@ def opportunities() -> pl.DataFrame:
             "opportunity_id": pl.String,
             "lead_id": pl.String,
             "product_group": pl.String,
-            "created_at": UTC,
+            "created_at": UTC_DT,
             "account_id": pl.String,
         },
     )
@@ -136,7 +136,7 @@ HISTORY_SCHEMA = {
     "lead_id": pl.String,
     "product_group": pl.String,
     "stage": pl.String,
-    "changed_at": UTC,
+    "changed_at": UTC_DT,
     "changed_by": pl.String,
     "reason": pl.String,
 }
@@ -218,7 +218,7 @@ def leads() -> pl.DataFrame:
         rows,
         schema={
             "lead_id": pl.String,
-            "created_at": UTC,
+            "created_at": UTC_DT,
             "owner_id": pl.String,
             "stage": pl.String,
             "lead_source": pl.String,
@@ -258,7 +258,7 @@ def touches() -> pl.DataFrame:
             "lead_id": pl.String,
             "rep_id": pl.String,
             "channel": pl.String,
-            "occurred_at": UTC,
+            "occurred_at": UTC_DT,
         },
     )
 
@@ -281,14 +281,14 @@ def assignment_log() -> pl.DataFrame:
             "team": pl.String,
             "sla_tier": pl.String,
             "action": pl.String,
-            "assigned_at": UTC,
-            "sla_due_at": UTC,
+            "assigned_at": UTC_DT,
+            "sla_due_at": UTC_DT,
         },
     )
 
 
 def ratings_tonight() -> pl.DataFrame:
-    """Tonight's ratings: 3 A1 MQLs, 1 override MQL (Event VIP), 2 D4 (Analytics); 1 B1 MQL (Cloud)."""
+    """Tonight's ratings: Analytics 3 A1 MQLs, 1 override MQL (Event VIP), 2 D4; Cloud 1 B1 MQL."""
     rows = [
         ("s1", "Analytics", "A1", "A", "1", 90.0, 0.5, True, True, None),
         ("s2", "Analytics", "A1", "A", "1", 89.0, 0.3, True, False, None),

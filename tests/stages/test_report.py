@@ -95,7 +95,7 @@ def test_labelled_population_uses_snapshot_about_window_back() -> None:
     assert sorted(lab.frame.filter(pl.col("converted"))["lead_id"].to_list()) == sorted(
         F.CONVERTERS
     )
-    # a shorter window picks the same (only old enough) snapshot; a longer one falls back with a note
+    # a longer window finds no snapshot old enough: the oldest one, with a note
     longer = labelled_population(F.inputs(), F.context(conversion_window_days=120))
     assert longer.snapshot == F.SNAPSHOT
     assert longer.note is not None and "90 days" in longer.note

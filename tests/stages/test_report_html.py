@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 import polars as pl
 import pytest
 from stages import report_frames as F
