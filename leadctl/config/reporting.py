@@ -29,7 +29,8 @@ class ReportConfig(StrictModel):
         default_factory=lambda: ["lead_source", "industry", "country", "employees"]
     )
     bins: int = Field(default=10, ge=2, le=100)  # bins of gains, calibration and PSI
-    html_max_rows: int = Field(default=40, ge=1)  # rows of each table shown in the HTML (files hold all)
+    # Rows of each table shown in the HTML (the table files hold every row).
+    html_max_rows: int = Field(default=40, ge=1)
 
 
 class RunConfig(StrictModel):
