@@ -173,3 +173,23 @@ def test_run_report_is_json_able_for_the_nightly_run(
     assert isinstance(summary["warnings"], list) and summary["warnings"]
     render_report(summary)
     assert "Report as of 2026-11-20" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_report_on_the_sample_after_validate_only(sample_config: Path) -> None:
+    """Realistic canonical tables, no later stage yet: history sections fill, the rest explain."""
+    assert (
+        runner.invoke(app, ["validate", "-c", str(sample_config), "--as-of", AS_OF]).exit_code == 0
+    )
+    code, output = _report(sample_config, "--json")
+    assert code == 0, output
+    summary = json.loads(output)
+    assert summary["sections"]["funnel"] == "ok"
+    assert summary["sections"]["feedback"] == "partial"  # by rating needs `leadctl rate`
+    assert summary["sections"]["conversion_by_rating"].startswith("not available")
+    tables = sample_config.parent / "out" / AS_OF / "report" / "tables"
+    funnel = pl.read_parquet(tables / "funnel.parquet")
+    assert funnel["entered"].sum() > 0
+    assert (funnel["reached_next"] <= funnel["entered"]).all()
+    pareto = pl.read_parquet(tables / "feedback_pareto.parquet")
+    assert pareto["rejections"].sum() > 0

@@ -7,11 +7,13 @@ that description, not from running the code.
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 from itertools import product
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 from stages import report_frames as F
 
@@ -450,3 +452,46 @@ def test_rep_load_takes_current_stage_from_ratings() -> None:
     load = {r["rep_id"]: r["open_leads"] for r in section.tables["rep_load"].iter_rows(named=True)}
     # s1 is owned by r1 and in SAL for Analytics and Cloud: two open (lead, group) pairs
     assert load == {"r1": 2, "r2": 0, "r3": 0}
+
+
+STAGES = ["Inquiry", "MQL", "MQL-Override", "SAL", "SQL", "Opportunity", "Won", "Lost", "Recycled"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "d"]),
+            st.sampled_from(["Analytics", "Cloud", None]),
+            st.sampled_from(STAGES),
+            st.integers(min_value=0, max_value=90),
+            st.one_of(st.none(), st.text(max_size=12)),
+        ),
+        max_size=30,
+    )
+)
+def test_funnel_and_feedback_hold_on_arbitrary_history(rows: list[tuple]) -> None:
+    """Any history: counts are consistent, rates are shares, every rejection has a reason label."""
+    history = pl.DataFrame(
+        [
+            (lead, group, stage, F.ts("2026-11-20") - timedelta(days=days), "r1", reason)
+            for lead, group, stage, days, reason in rows
+        ],
+        schema=F.HISTORY_SCHEMA,
+        orient="row",
+    )
+    inputs = ReportInputs(tables={"stage_history": history.lazy()})
+    sections = {s.key: s for s in build_report(inputs, F.context())}
+    funnel = sections["funnel"].tables["funnel"]
+    assert (funnel["reached_next"] <= funnel["entered"]).all()
+    rates = funnel["conversion"].drop_nulls()
+    assert ((rates >= 0) & (rates <= 1)).all()
+    pareto = sections["feedback"].tables["feedback_pareto"]
+    # closings in the period (the last 30 days); a row without a group counts for both groups
+    expected = sum(
+        2 if group is None else 1
+        for _, group, stage, days, _ in rows
+        if stage in ("Lost", "Recycled") and days < 30
+    )
+    assert pareto["rejections"].sum() == expected
+    assert pareto["reason"].null_count() == 0
