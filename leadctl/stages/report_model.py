@@ -535,7 +535,8 @@ def _recommend(summary: pl.DataFrame, ctx: ReportContext, section: Section) -> p
         if column not in summary.columns:
             summary = summary.with_columns(pl.lit(None, dtype=dtype).alias(column))
     stale = pl.col("model_age_days") > cfg.stale_model_days
-    drifting = pl.col("max_psi") > cfg.psi_warning
+    # drift only matters for a model that exists (a group without one is told to train)
+    drifting = (pl.col("max_psi") > cfg.psi_warning) & pl.col("trained_as_of").is_not_null()
     summary = summary.with_columns(
         stale.fill_null(False).alias("stale"),
         drifting.fill_null(False).alias("drifting"),

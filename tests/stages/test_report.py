@@ -157,6 +157,9 @@ def test_stale_and_drifting_models_warn_and_recommend(sections: dict[str, Sectio
     )
     assert any(w.startswith("stale model: Analytics") for w in section.warnings)
     assert any("card.json missing for Cloud" in m for m in section.unavailable)
+    # Cloud's leads drift too, but it has no model: told to train, not warned about drift
+    assert not any(w.startswith("drift: Cloud") for w in section.warnings)
+    assert _rows(quality, product_group="Cloud")["drifting"].item() is False
     drift = section.tables["drift"]
     # every case lead is in Germany, Software, 100 employees: no drift on those columns
     stable = _rows(drift, product_group="Analytics", kind="feature").filter(
