@@ -138,12 +138,28 @@ def zombies_table(inputs: ReportInputs) -> pl.DataFrame:
     )
 
 
+def illegal_table(inputs: ReportInputs) -> pl.DataFrame:
+    """Stage changes the lifecycle does not allow, as expire listed them, counted per move."""
+    frame = inputs.output("illegal_transitions.csv", ["lead_id"])
+    names = frame.collect_schema().names()
+    keys = [c for c in ("product_group", "from_stage", "to_stage", "issue") if c in names]
+    if not keys:
+        return frame.select(pl.len().cast(pl.Int64).alias("changes")).collect()
+    return (
+        frame.group_by(keys)
+        .agg(pl.len().cast(pl.Int64).alias("changes"))
+        .sort(keys, nulls_last=True)
+        .collect()
+    )
+
+
 def lifecycle_section(inputs: ReportInputs, ctx: ReportContext) -> Section:
     section = Section(
         key="lifecycle",
         title="Expirations, zombies and recycles",
         intro=(
-            "Tonight's expirations (stage_updates.csv), zombies per rep (zombies.csv), and leads "
+            "Tonight's expirations (stage_updates.csv), zombies per rep (zombies.csv), stage "
+            "changes the lifecycle does not allow (illegal_transitions.csv), and leads "
             f"recycled in the last {ctx.report.period_days} days by reason against the period "
             "before "
             f"(is_expiration marks the expire reason '{ctx.expire_reason}'), with recycled leads "
@@ -154,6 +170,12 @@ def lifecycle_section(inputs: ReportInputs, ctx: ReportContext) -> Section:
         tonight = expirations_tonight(inputs, ctx)
         section.tables["expirations_tonight"] = tonight
         section.numbers["stage_updates_tonight"] = int(tonight["leads"].sum())
+    except Unavailable as exc:
+        section.unavailable.append(str(exc))
+    try:
+        illegal = illegal_table(inputs)
+        section.tables["illegal_transitions"] = illegal
+        section.numbers["illegal_transitions"] = int(illegal["changes"].sum())
     except Unavailable as exc:
         section.unavailable.append(str(exc))
     try:

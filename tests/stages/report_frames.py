@@ -373,6 +373,16 @@ def csv_outputs() -> dict[str, pl.DataFrame]:
                 "issue": ["too_few_attempts"],
             }
         ),
+        "illegal_transitions.csv": pl.DataFrame(
+            {
+                "lead_id": ["h01", "h02", "h03"],
+                "product_group": ["Analytics"] * 3,
+                "from_stage": ["Inquiry", "Inquiry", "Won"],
+                "to_stage": ["Won", "Won", "MQL"],
+                "changed_at": ["2026-11-01T10:00:00Z"] * 3,
+                "issue": ["not allowed"] * 3,
+            }
+        ),
         "sla_breaches.csv": pl.DataFrame(
             {
                 "lead_id": ["s2", "s4"],

@@ -286,6 +286,11 @@ def test_lifecycle_expirations_zombies_recycles(sections: dict[str, Section]) ->
         1,
         75.0,
     )
+    illegal = section.tables["illegal_transitions"]
+    assert illegal.select("from_stage", "to_stage", "changes").rows() == [
+        ("Inquiry", "Won", 2),
+        ("Won", "MQL", 1),
+    ]
     recycles = _rows(section.tables["recycles"], product_group="Analytics")
     assert dict(zip(recycles["reason"], recycles["recycled"], strict=True)) == {
         "No budget": 1,
