@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pyarrow.parquet as pq
 
 from leadctl.config.inputs import InputsConfig
+from leadctl.io.background import BackgroundParquetWriter, ReadAhead
 from leadctl.io.mapping import _EXTRA_TYPES, Mapping, map_batch, resolve_mapping
 from leadctl.io.readers import BadRecord, open_source
 from leadctl.io.writers import atomic_path, write_csv
@@ -106,25 +106,27 @@ def ingest_table(
     target = canonical_dir / f"{table}.parquet"
     rejects: list[pl.DataFrame] = []
     next_row = 2 if source.encoding is not None else 1  # CSV: row 1 is the header
-    writer: pq.ParquetWriter | None = None
+    writer: BackgroundParquetWriter | None = None
     with atomic_path(target) as tmp:
         try:
-            for batch in source.batches:
-                bad_rows = {b.record for b in source.bad_records if b.record is not None}
-                numbers, next_row = _row_numbers(next_row, batch.height, bad_rows)
-                mapped = map_batch(batch, mapping, cfg, inputs.timezone, pl.Series(numbers))
-                report.rows_read += batch.height
-                for column, count in mapped.nulled.items():
-                    report.nulled[column] = report.nulled.get(column, 0) + count
-                if mapped.rejects.height:
-                    rejects.append(mapped.rejects)
-                arrow = mapped.valid.to_arrow()
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, arrow.schema, compression="zstd")
-                writer.write_table(arrow)
+            with ReadAhead(source.batches) as batches:
+                for batch in batches:
+                    # Bad records of batches read ahead lie after this batch: numbering holds.
+                    bad_rows = {b.record for b in source.bad_records if b.record is not None}
+                    numbers, next_row = _row_numbers(next_row, batch.height, bad_rows)
+                    mapped = map_batch(batch, mapping, cfg, inputs.timezone, pl.Series(numbers))
+                    report.rows_read += batch.height
+                    for column, count in mapped.nulled.items():
+                        report.nulled[column] = report.nulled.get(column, 0) + count
+                    if mapped.rejects.height:
+                        rejects.append(mapped.rejects)
+                    arrow = mapped.valid.to_arrow()
+                    if writer is None:
+                        writer = BackgroundParquetWriter(tmp, arrow.schema, compression="zstd")
+                    writer.write_table(arrow)
             if writer is None:
                 empty = _empty_canonical(table, mapping)
-                writer = pq.ParquetWriter(tmp, empty.to_arrow().schema, compression="zstd")
+                writer = BackgroundParquetWriter(tmp, empty.to_arrow().schema, compression="zstd")
         finally:
             if writer is not None:
                 writer.close()

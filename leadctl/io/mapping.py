@@ -135,8 +135,8 @@ def _text(source: str, cfg: TableConfig, canonical: str) -> pl.Expr:
     return expr
 
 
-def _datetime(text: pl.Expr, formats: list[str], tz: str) -> pl.Expr:
-    """Parse with each format in turn; naive values are local to `tz`; the result is UTC."""
+def _datetime_candidates(text: pl.Expr, formats: list[str], tz: str) -> list[pl.Expr]:
+    """One parse per format, in order; naive values are local to `tz`; every result is UTC."""
     text = text.str.replace(r"(?i)z$", "+00:00")
     parsed = []
     for fmt in formats:
@@ -146,13 +146,65 @@ def _datetime(text: pl.Expr, formats: list[str], tz: str) -> pl.Expr:
             naive = text.str.strptime(pl.Datetime("us"), fmt, strict=False)
             local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
             parsed.append(local.dt.convert_time_zone("UTC"))
-    return pl.coalesce(parsed)
+    return parsed
 
 
-def _date(text: pl.Expr, formats: list[str]) -> pl.Expr:
+def _iso_utc(text: pl.Expr) -> pl.Expr:
+    """'2024-11-23T15:09:43Z' (Marketo, most REST APIs) on polars' fast parsing path.
+
+    Wherever it gives a value, the first default format (which reads the Z as +00:00) gives the
+    same one; where it gives null the default formats are tried as usual, so putting it first
+    changes speed only.
+    """
+    naive = text.str.head(-1).str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S", strict=False)
+    zulu = text.str.ends_with("Z") | text.str.ends_with("z")
+    return pl.when(zulu).then(naive.dt.replace_time_zone("UTC"))
+
+
+def _date_candidates(text: pl.Expr, formats: list[str]) -> list[pl.Expr]:
     parsed = [text.str.strptime(pl.Date, fmt, strict=False) for fmt in formats]
     parsed.append(text.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False))
-    return pl.coalesce(parsed)
+    return parsed
+
+
+def _first_parsed(texts: pl.DataFrame, column: str, candidates: list[pl.Expr]) -> pl.Series:
+    """Per row, the first candidate parse that is not null (what pl.coalesce gives), but each
+    later candidate runs only on the rows the earlier ones left unparsed. Exports use one format
+    almost everywhere, so this parses most rows once instead of once per configured format."""
+    result = texts.select(candidates[0].alias(column)).to_series()
+    text = texts.get_column(column)
+    for candidate in candidates[1:]:
+        todo = result.is_null() & text.is_not_null()
+        if not todo.any():
+            break
+        parsed = (
+            texts.select(pl.col(column)).filter(todo).select(candidate.alias(column)).to_series()
+        )
+        result = result.scatter(todo.arg_true(), parsed)
+    return result
+
+
+def _parse_temporal(
+    texts: pl.DataFrame, name: str, dtype: pl.DataType, cfg: TableConfig, tz: str
+) -> pl.Series:
+    """A date or datetime column parsed from its text (see _first_parsed); datetimes before 1970
+    are implausible in a CRM and become null."""
+    text = pl.col(name)
+    if dtype == pl.Date:
+        return _first_parsed(
+            texts, name, _date_candidates(text, cfg.date_formats or DEFAULT_DATE_FORMATS)
+        )
+    formats = cfg.datetime_formats or DEFAULT_DATETIME_FORMATS
+    candidates = _datetime_candidates(text, formats, tz)
+    if formats[0] == DEFAULT_DATETIME_FORMATS[0]:
+        candidates.insert(0, _iso_utc(text))
+    value = _first_parsed(texts, name, candidates)
+    earliest = pl.lit(EARLIEST).dt.replace_time_zone("UTC")
+    return (
+        value.to_frame()
+        .select(pl.when(pl.col(name) >= earliest).then(pl.col(name)).alias(name))
+        .to_series()
+    )
 
 
 def _boolean(text: pl.Expr, cfg: TableConfig) -> pl.Expr:
@@ -170,7 +222,8 @@ def _boolean(text: pl.Expr, cfg: TableConfig) -> pl.Expr:
 
 
 def _parse(text: pl.Expr, dtype: pl.DataType, cfg: TableConfig, tz: str, name: str) -> pl.Expr:
-    """Typed value of `text`; null where it cannot be read (or is out of the plausible range)."""
+    """Typed value of `text` (text, booleans, numbers); null where it cannot be read or is out of
+    the plausible range."""
     if dtype == pl.String:
         return text
     if dtype == pl.Boolean:
@@ -185,12 +238,7 @@ def _parse(text: pl.Expr, dtype: pl.DataType, cfg: TableConfig, tz: str, name: s
         if dtype == pl.Int64:
             return pl.when(number == number.round(0)).then(number).cast(pl.Int64)
         return number
-    if dtype == pl.Date:
-        return _date(text, cfg.date_formats or DEFAULT_DATE_FORMATS)
-    if isinstance(dtype, pl.Datetime):
-        value = _datetime(text, cfg.datetime_formats or DEFAULT_DATETIME_FORMATS, tz)
-        return pl.when(value >= pl.lit(EARLIEST).dt.replace_time_zone("UTC")).then(value)
-    raise TypeError(f"no parser for {dtype}")
+    raise TypeError(f"no expression parser for {dtype} (dates and datetimes: _parse_temporal)")
 
 
 def _typed_source(source: str, dtype: pl.DataType, schema: pl.Schema, tz: str) -> pl.Expr | None:
@@ -222,46 +270,80 @@ class MappedBatch:
 def map_batch(
     batch: pl.DataFrame, mapping: Mapping, cfg: TableConfig, tz: str, rows: pl.Series
 ) -> MappedBatch:
-    """Rename and parse one batch; `rows` holds each row's number in the source file."""
+    """Rename and parse one batch; `rows` holds each row's number in the source file.
+
+    Each column's text and typed value are computed once and kept, then the reject reasons and
+    null-out flags are read off them (a value is never parsed twice).
+    """
     tz = cfg.timezone or tz
     schema = batch.schema
-    batch = batch.with_columns(rows.alias("_row"))
-    values: list[pl.Expr] = []
-    reasons: list[pl.Expr] = []
-    invalid_flags: list[pl.Expr] = []
+    n = batch.height
     specs = [(spec.name, spec.dtype, src, spec.required) for spec, src in mapping.columns]
-    specs += [(n, _EXTRA_TYPES[e.type], e.source, False) for n, e in mapping.extras]
-    for name, dtype, source, required in specs:
-        if source is None:
-            values.append(pl.lit(None, dtype=dtype).alias(name))
-            continue
-        direct = _typed_source(source, dtype, schema, tz)
-        text = _text(source, cfg, name)
-        value = direct if direct is not None and name not in cfg.values else None
-        if value is None:
-            value = _parse(text, dtype, cfg, tz, name)
-        values.append(value.alias(name))
-        bad = text.is_not_null() & value.is_null()
-        if required:
-            reasons.append(pl.when(text.is_null()).then(pl.lit(f"{name}: missing (required)")))
-            reasons.append(pl.when(bad).then(pl.lit(f"{name}: {_unreadable(dtype)}")))
+    specs += [(name, _EXTRA_TYPES[e.type], e.source, False) for name, e in mapping.extras]
+    present = [(name, dtype, src, req) for name, dtype, src, req in specs if src is not None]
+    texts = batch.select([_text(src, cfg, name).alias(name) for name, _, src, _ in present])
+    direct: list[pl.Expr] = []
+    parsed: list[pl.Expr] = []
+    temporal: list[tuple[str, pl.DataType]] = []
+    for name, dtype, source, _ in present:
+        typed = _typed_source(source, dtype, schema, tz)
+        if typed is not None and name not in cfg.values:
+            direct.append(typed.alias(name))
+        elif dtype == pl.Date or isinstance(dtype, pl.Datetime):
+            temporal.append((name, dtype))
         else:
-            invalid_flags.append(bad.alias(name))
+            parsed.append(_parse(pl.col(name), dtype, cfg, tz, name).alias(name))
+    typed_values: dict[str, pl.Series] = {}
+    if direct:
+        typed_values.update(batch.select(direct).to_dict())
+    if parsed:
+        typed_values.update(texts.select(parsed).to_dict())
+    for name, dtype in temporal:
+        typed_values[name] = _parse_temporal(texts, name, dtype, cfg, tz)
+    columns = [
+        typed_values[name]
+        if name in typed_values
+        else pl.repeat(None, n, dtype=dtype, eager=True).alias(name)
+        for name, dtype, _, _ in specs
+    ]
+    values = pl.DataFrame([rows.alias("_row"), *columns])
+
+    checks: dict[str, pl.Series] = {}
+    reasons: list[pl.Expr] = []
+    optional: list[str] = []
+    for i, (name, dtype, _, required) in enumerate(present):
+        text = texts.get_column(name)
+        checks[f"bad{i}"] = text.is_not_null() & values.get_column(name).is_null()
+        if required:
+            checks[f"missing{i}"] = text.is_null()
+            reasons.append(
+                pl.when(pl.col(f"missing{i}")).then(pl.lit(f"{name}: missing (required)"))
+            )
+            reasons.append(pl.when(pl.col(f"bad{i}")).then(pl.lit(f"{name}: {_unreadable(dtype)}")))
+        else:
+            optional.append(name)
+    flags = pl.DataFrame(checks, height=n)
     reason = (
-        pl.concat_str(reasons, separator="; ", ignore_nulls=True)
+        flags.select(
+            pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias("_reason")
+        ).to_series()
         if reasons
-        else pl.lit(None, dtype=pl.String)
+        else pl.repeat(None, n, dtype=pl.String, eager=True).alias("_reason")
     )
-    flagged = batch.with_columns(reason.alias("_reason"))
-    reject_mask = flagged["_reason"].is_not_null() & (flagged["_reason"] != "")
-    good = flagged.filter(~reject_mask)
+    reject_mask = reason.is_not_null() & (reason != "")
+    keep = ~reject_mask
     nulled: dict[str, int] = {}
-    if invalid_flags and good.height:
-        counts = good.select([f.sum() for f in invalid_flags])
-        nulled = {k: int(v) for k, v in counts.row(0, named=True).items() if v}
-    valid = good.select([pl.col("_row"), *values])
-    rejects = flagged.filter(reject_mask).select(
-        pl.col("_row"), pl.col("_reason"), pl.all().exclude("_row", "_reason").cast(pl.String)
+    if optional and n and keep.any():
+        bad_cols = [f"bad{i}" for i, (name, *_rest) in enumerate(present) if name in optional]
+        counts = flags.filter(keep).select([pl.col(c).sum() for c in bad_cols]).row(0)
+        nulled = {name: int(v) for name, v in zip(optional, counts, strict=True) if v}
+    valid = values.filter(keep)
+    rejects = (
+        batch.with_columns(rows.alias("_row"), reason)
+        .filter(reject_mask)
+        .select(
+            pl.col("_row"), pl.col("_reason"), pl.all().exclude("_row", "_reason").cast(pl.String)
+        )
     )
     return MappedBatch(valid, rejects, nulled)
 
