@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import shutil
 import sys
 import time
@@ -56,6 +57,16 @@ print(json.dumps({"commands": sorted(names), "runnable": runnable}))
 """
 
 
+ISOLATE = ROOT / "bench" / "isolate"
+
+
+def leadctl_env() -> dict[str, str]:
+    """The environment of measured leadctl processes: pandas hidden (bench/isolate)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ISOLATE), env.get("PYTHONPATH")) if p)
+    return env
+
+
 def log(message: str) -> None:
     print(f"[bench {datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -66,7 +77,7 @@ def leadctl(python: str, *args: str) -> list[str]:
 
 def available_stages(python: str) -> dict[str, list[str]]:
     """Which stage commands this tree registers, and which `leadctl run` can call."""
-    m = run_child([python, "-c", _PROBE % (STAGES,)], cwd=ROOT)
+    m = run_child([python, "-c", _PROBE % (STAGES,)], cwd=ROOT, env=leadctl_env())
     if m.returncode != 0:
         log(f"cannot import leadctl's commands: {m.stderr.strip().splitlines()[-1:]}")
         return {"commands": [], "runnable": []}
@@ -137,7 +148,9 @@ def run_stages(
             continue
         log(f"{stage} ...")
         m = run_child(
-            leadctl(python, stage, "-c", str(ds.config), "--as-of", as_of, "--json"), cwd=ROOT
+            leadctl(python, stage, "-c", str(ds.config), "--as-of", as_of, "--json"),
+            cwd=ROOT,
+            env=leadctl_env(),
         )
         summary = _json_or_none(m.stdout)
         rows: int | None = ds.leads * groups
@@ -166,6 +179,7 @@ def run_night(
             python, "run", "-c", str(ds.config), "--as-of", as_of, "--out", str(out_dir), "--json"
         ),
         cwd=ROOT,
+        env=leadctl_env(),
     )
     entry = {"name": "run", **measured(m, ds.leads)}
     manifest = _json_or_none(m.stdout)
@@ -188,7 +202,9 @@ def run_night(
 
 def run_floor(ds: Dataset, python: str) -> dict[str, Any]:
     log("floor (read inputs once + raw LightGBM prediction) ...")
-    m = run_child([python, "-m", "bench.floor", "--config", str(ds.config)], cwd=ROOT)
+    m = run_child(
+        [python, "-m", "bench.floor", "--config", str(ds.config)], cwd=ROOT, env=leadctl_env()
+    )
     entry = {"name": "floor", **measured(m, ds.leads)}
     data = _json_or_none(m.stdout)
     if isinstance(data, dict):
@@ -225,7 +241,10 @@ def run_features(ds: Dataset, python: str, as_of: str) -> dict[str, Any]:
             out[engine] = {"error": "pandas is not installed (pip install -e '.[bench]')"}
             continue
         log(f"features with {engine} ...")
-        m = run_child([python, "-m", "bench.features", "--engine", engine, *common], cwd=ROOT)
+        env = leadctl_env() if engine == "polars" else None
+        m = run_child(
+            [python, "-m", "bench.features", "--engine", engine, *common], cwd=ROOT, env=env
+        )
         entry = measured(m, ds.leads)
         data = _json_or_none(m.stdout)
         if isinstance(data, dict):
@@ -284,6 +303,7 @@ def run_profile(ds: Dataset, python: str, as_of: str, n: int) -> dict[str, Any]:
             "--json",
         ],
         cwd=ROOT,
+        env=leadctl_env(),
     )
     shutil.rmtree(out_dir, ignore_errors=True)
     if m.returncode != 0 or not session.is_file():
