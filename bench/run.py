@@ -30,7 +30,8 @@ from typing import Any
 
 from bench import report as R
 from bench.dataset import DATA_DIR, ROOT, Dataset, dataset_for, generate, write_config
-from bench.measure import Measurement, run_child
+from bench.measure import Measurement
+from bench.measure import run_child as _run_child
 
 STAGES = ["validate", "train", "score", "rate", "verify", "assign", "expire", "report"]
 PARTS = ["stages", "run", "floor", "features", "profile"]
@@ -58,6 +59,12 @@ print(json.dumps({"commands": sorted(names), "runnable": runnable}))
 
 
 ISOLATE = ROOT / "bench" / "isolate"
+RSS_LIMIT = {"bytes": 16 * 10**9}  # children holding more are killed (--max-rss-gb)
+
+
+def run_child(cmd: list[str], **kwargs: Any) -> Measurement:
+    """bench.measure.run_child with the harness's memory guard."""
+    return _run_child(cmd, rss_limit=RSS_LIMIT["bytes"], **kwargs)
 
 
 def leadctl_env() -> dict[str, str]:
@@ -401,7 +408,14 @@ def main(argv: list[str] | None = None) -> int:
         help="where to render the results (default: bench/results.md for 1 M / 10 M "
         "leads, else next to the JSON in bench/data/)",
     )
+    parser.add_argument(
+        "--max-rss-gb",
+        type=float,
+        default=16.0,
+        help="kill a measured process holding more memory than this (the machine is shared)",
+    )
     args = parser.parse_args(argv)
+    RSS_LIMIT["bytes"] = int(args.max_rss_gb * 1e9)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
