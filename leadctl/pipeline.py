@@ -93,6 +93,7 @@ def build_manifest(ws: Workspace, runs: list[StageRun], warnings: list[str]) -> 
         "as_of": ws.as_of.isoformat(),
         "config_hash": config_hash(ws.cfg),
         "inputs": inputs,
+        "stage_order": [r.name for r in runs],  # JSON keys below are sorted; this is run order
         "stages": {
             r.name: ({"skipped": r.skipped} if r.skipped else r.summary) for r in runs
         },

@@ -141,8 +141,8 @@ def run_expire(ws: Workspace) -> dict[str, Any]:
     escape = cfg.output.escape_formulas
     files = {}
     for name, frame in collected.items():
-        path = write_csv(frame, ws.output(OUTPUT_FILES[name]), escape=escape)
-        files[name] = str(path)
+        write_csv(frame, ws.output(OUTPUT_FILES[name]), escape=escape)
+        files[name] = OUTPUT_FILES[name]  # relative to the run directory: same bytes anywhere
     summary = summarize(collected, ws.as_of)
     summary["files"] = files
     summary["warnings"] = warnings

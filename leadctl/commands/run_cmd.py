@@ -38,7 +38,8 @@ class Retrain(str, Enum):
 
 
 def _render(manifest: dict[str, Any], run_dir: str) -> None:
-    for name, summary in manifest["stages"].items():
+    for name in manifest["stage_order"]:
+        summary = manifest["stages"][name]
         if "skipped" in summary:
             console.print(f"[dim]{name}: skipped ({summary['skipped']})[/]")
             continue
@@ -48,8 +49,8 @@ def _render(manifest: dict[str, Any], run_dir: str) -> None:
     table = Table(title=f"Night of {manifest['as_of']}", title_justify="left")
     table.add_column("stage")
     table.add_column("seconds", justify="right")
-    for name, seconds in manifest["durations_seconds"].items():
-        table.add_row(name, f"{seconds:.2f}")
+    for name in manifest["stage_order"]:
+        table.add_row(name, f"{manifest['durations_seconds'][name]:.2f}")
     console.print(table)
     for warning in manifest["warnings"]:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
@@ -78,6 +79,9 @@ def run(
     ws = workspace(config, as_of, out, input_dir)
     show_progress = console.is_terminal and not json_out and not is_quiet()
     with run_lock(ws.cfg.output.dir, label=f"as-of {ws.as_of}"):
+        # A manifest says "this night is complete": an earlier run's must not outlive a re-run
+        # that fails or is killed half-way through rewriting the night's files.
+        ws.output("manifest.json").unlink(missing_ok=True)
         if show_progress:
             with Progress(
                 SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console

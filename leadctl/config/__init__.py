@@ -163,6 +163,17 @@ def load_config(path: Path | str) -> LeadctlConfig:
 
 
 def config_hash(cfg: LeadctlConfig) -> str:
-    """A stable hash of the effective config (used in model cards and manifests)."""
-    payload = json.dumps(cfg.model_dump(mode="json"), sort_keys=True, default=str)
+    """A stable hash of what the config decides (used in model cards and manifests).
+
+    Where files live is left out (the output section, the inputs directory), so the same
+    config gives the same hash on a laptop, in CI and on the nightly server.
+    """
+    data = cfg.model_dump(mode="json", exclude={"output": True, "inputs": {"dir"}})
+    base = cfg.inputs.dir
+    for name, table in cfg.inputs.tables.items():
+        path = table.path
+        data["inputs"]["tables"][name]["path"] = str(
+            path.relative_to(base) if path.is_relative_to(base) else path.name
+        )
+    payload = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -68,3 +68,15 @@ def test_config_hash_is_stable_and_changes_with_content(tmp_path: Path) -> None:
     b.write_text("product_groups: [B]\n")
     assert config_hash(load_config(a)) == config_hash(load_config(a))
     assert config_hash(load_config(a)) != config_hash(load_config(b))
+
+
+def test_config_hash_ignores_where_files_live(tmp_path: Path) -> None:
+    text = "inputs:\n  dir: {d}\n  tables:\n    leads: {{path: leads.csv}}\noutput:\n  dir: {o}\n"
+    a = tmp_path / "a.yaml"
+    a.write_text(text.format(d="/data/one", o="/out/one"))
+    b = tmp_path / "b.yaml"
+    b.write_text(text.format(d="/data/two", o="/out/two"))
+    c = tmp_path / "c.yaml"
+    c.write_text(text.format(d="/data/two", o="/out/two").replace("leads.csv", "other.csv"))
+    assert config_hash(load_config(a)) == config_hash(load_config(b))
+    assert config_hash(load_config(a)) != config_hash(load_config(c))
