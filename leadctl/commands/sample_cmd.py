@@ -11,6 +11,7 @@ from rich.table import Table
 
 from leadctl.cli_common import JsonOpt, app, console, handle_errors, print_json
 from leadctl.errors import ConfigError
+from leadctl.logs import is_quiet
 
 
 @app.command()
@@ -43,6 +44,8 @@ def sample(
     )
     if json_out:
         print_json({"out": str(out), "files": counts})
+        return
+    if is_quiet():
         return
     table = Table(title=f"Sample exports in {out}", title_justify="left")
     table.add_column("file")
