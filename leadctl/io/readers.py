@@ -77,6 +77,22 @@ def _check_readable(path: Path, table: str) -> None:
         )
 
 
+def _check_unique_header(header: list[str], path: Path, table: str) -> None:
+    """Two columns with one name cannot be mapped (which one is the e-mail?): say which."""
+    positions: dict[str, list[int]] = {}
+    for number, name in enumerate(header, 1):
+        positions.setdefault(name, []).append(number)
+    dupes = {name: at for name, at in positions.items() if len(at) > 1}
+    if dupes:
+        detail = "; ".join(
+            f"'{name}' in columns {', '.join(str(n) for n in at)}" for name, at in dupes.items()
+        )
+        raise InputError(
+            f"{table}: {path} has the same header more than once ({detail}); rename or remove "
+            "the extra column(s) in the export"
+        )
+
+
 def _open_csv(path: Path, encoding: str, delimiter: str, bad: list[BadRecord]) -> pacsv.CSVStreamingReader:
     def on_bad_row(row: pacsv.InvalidRow) -> str:
         reason = f"expected {row.expected_columns} fields, found {row.actual_columns}"
@@ -130,6 +146,7 @@ def open_source(cfg: TableConfig, table: str) -> RawSource:
         if fmt == "parquet":
             dataset = pads.dataset(path, format="parquet")
             header = dataset.schema.names
+            _check_unique_header(header, path, table)
             return RawSource(path, header, None, _parquet_batches(dataset, path, table))
         if path.is_dir():
             raise InputError(f"{table}: {path} is a directory, expected a CSV file")
@@ -137,6 +154,7 @@ def open_source(cfg: TableConfig, table: str) -> RawSource:
         bad: list[BadRecord] = []
         reader = _open_csv(path, encoding, cfg.delimiter, bad)
         header = reader.schema.names
+        _check_unique_header(header, path, table)
         source = RawSource(path, header, encoding, iter(()), bad)
         source.batches = _csv_batches(reader, path, table)
         return source
