@@ -350,7 +350,11 @@ def map_batch(
 
 def _unreadable(dtype: pl.DataType) -> str:
     if isinstance(dtype, pl.Datetime):
-        return "not a date/time in any configured format (inputs.tables.*.datetime_formats), or before 1970"
+        return (
+            "not a date/time in any configured format (inputs.tables.*.datetime_formats), "
+            "before 1970, or a local time that does not exist in the time zone (skipped when "
+            "clocks go forward; inputs.timezone / inputs.tables.*.timezone)"
+        )
     if dtype == pl.Date:
         return "not a date in any configured format (inputs.tables.*.date_formats)"
     if dtype == pl.Boolean:
