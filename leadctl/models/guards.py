@@ -34,6 +34,26 @@ def label_shortfall(frame: pl.DataFrame, cfg: GuardsConfig) -> str | None:
     return "only " + " and ".join(missing) if missing else None
 
 
+def split_shortfall(
+    y: np.ndarray, train: np.ndarray, valid: np.ndarray, test: np.ndarray
+) -> str | None:
+    """Why the split leaves nothing to learn from or to measure, else None.
+
+    Lowered guards on a tiny group can pass label_shortfall and still leave an empty validation
+    half or training rows of one class; LightGBM would then fail deep inside its C++ code.
+    """
+    problems = [f"no {name} rows" for name, m in (("training", train), ("validation", valid),
+                                                  ("test", test)) if not m.any()]  # fmt: skip
+    if train.any() and len(np.unique(y[train])) < 2:
+        problems.append("training rows of one class only")
+    if not problems:
+        return None
+    return (
+        f"too few rows to split into training, validation and test ({', '.join(problems)} "
+        f"among {len(y):,} rows)"
+    )
+
+
 def leakage(
     frame: pl.DataFrame, y: np.ndarray, features: list[Feature], cfg: GuardsConfig
 ) -> list[Exclusion]:

@@ -25,7 +25,7 @@ from leadctl.features.spec import Feature, encode, feature_defs, learn_categorie
 from leadctl.models import card as C
 from leadctl.models import points as P
 from leadctl.models.calibration import apply_calibrator, fit_calibrator
-from leadctl.models.guards import label_shortfall, leakage
+from leadctl.models.guards import label_shortfall, leakage, split_shortfall
 from leadctl.models.lgbm import BinaryModel, predict_raw
 from leadctl.models.metrics import auc, evaluate
 from leadctl.models.split import make_split
@@ -186,6 +186,17 @@ def train_group(
         "trained_as_of": as_of.isoformat(),
     }
     shortfall = label_shortfall(frame, cfg.guards)
+    if not shortfall:
+        if cfg.max_training_rows and frame.height > cfg.max_training_rows:
+            step = int(np.ceil(frame.height / cfg.max_training_rows))
+            frame = frame.gather_every(step)
+        y = frame["label"].to_numpy().astype(bool)
+        split = make_split(
+            frame,
+            holdout_snapshots=cfg.snapshots.holdout,
+            stratified_share=cfg.stratified_holdout_share,
+        )
+        shortfall = split_shortfall(y, split.train, split.valid, split.test)
     if shortfall:
         message = (
             f"{group}: {shortfall}; not trained, the points model from the config will be used"
@@ -203,15 +214,6 @@ def train_group(
             card={**base_card, "status": "refused", "reason": shortfall},
             summary=summary,
         )
-    if cfg.max_training_rows and frame.height > cfg.max_training_rows:
-        step = int(np.ceil(frame.height / cfg.max_training_rows))
-        frame = frame.gather_every(step)
-    y = frame["label"].to_numpy().astype(bool)
-    split = make_split(
-        frame,
-        holdout_snapshots=cfg.snapshots.holdout,
-        stratified_share=cfg.stratified_holdout_share,
-    )
     warnings: list[str] = []
     if split.kind == "stratified":
         warnings.append(f"{group}: {split.note}")
