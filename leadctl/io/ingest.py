@@ -138,6 +138,11 @@ def ingest_table(
         rejects.append(dupes)
     all_rejects = pl.concat(rejects, how="diagonal_relaxed") if rejects else pl.DataFrame()
     _finish_report(report, target, all_rejects)
+    # A header and nothing else is more often a broken export than a quiet day: say so.
+    if report.rows_read == 0:
+        report.warnings.append(
+            f"{table}: {cfg.path.name} has no rows (header only); tonight's {table} are empty"
+        )
     reject_file = rejects_dir / f"{table}.csv"
     if all_rejects.height:
         order = [c for c in ["_row", "_reason", *source.header, "_raw"] if c in all_rejects.columns]
