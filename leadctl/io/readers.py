@@ -55,18 +55,41 @@ def detect_format(cfg: TableConfig) -> str:
 
 
 def detect_encoding(path: Path, configured: str) -> str:
-    """UTF-8 (with or without BOM) unless the bytes say otherwise; then cp1252, as Excel writes."""
+    """UTF-8 (with or without BOM), UTF-16 with a BOM, else cp1252 (as Excel writes) when the
+    bytes are not UTF-8."""
     if configured != "auto":
         return configured
     with open(path, "rb") as handle:
         head = handle.read(_SNIFF_BYTES)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # Excel's "Unicode Text"; the codec reads the byte order from the BOM
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
         return "cp1252"
     return "utf-8"
+
+
+# Leading bytes of files people save instead of a CSV, and what to do about each.
+_NOT_CSV = {
+    b"PK\x03\x04": ("an Excel workbook (.xlsx) or another zip archive", "export it as CSV (UTF-8)"),
+    b"\xd0\xcf\x11\xe0": ("an Excel 97-2003 workbook (.xls)", "export it as CSV (UTF-8)"),
+    b"\x1f\x8b": ("gzip-compressed", "decompress it first"),
+    b"PAR1": ("a Parquet file", "set inputs.tables.{table}.format: parquet"),
+}
+
+
+def _check_not_a_workbook(path: Path, table: str) -> None:
+    """A workbook or archive read as CSV gives garbage headers; say what the file is instead."""
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    for magic, (what, todo) in _NOT_CSV.items():
+        if head.startswith(magic):
+            raise InputError(
+                f"{table}: {path} is {what}, not a CSV file: {todo.format(table=table)}"
+            )
 
 
 def _check_readable(path: Path, table: str) -> None:
@@ -77,10 +100,16 @@ def _check_readable(path: Path, table: str) -> None:
         )
 
 
-def _check_unique_header(header: list[str], path: Path, table: str) -> None:
-    """Two columns with one name cannot be mapped (which one is the e-mail?): say which."""
+def _unique_header(header: list[str], path: Path, table: str) -> list[str]:
+    """The header with blank names made unique; a repeated real name is an InputError.
+
+    Spreadsheets write trailing commas as unnamed columns ("Id,Email,,"): nothing maps them, so
+    they are kept as "(unnamed column N)". Two columns with one real name cannot be mapped
+    (which one is the e-mail?), so the message says which columns to fix.
+    """
+    names = [name if name.strip() else f"(unnamed column {n})" for n, name in enumerate(header, 1)]
     positions: dict[str, list[int]] = {}
-    for number, name in enumerate(header, 1):
+    for number, name in enumerate(names, 1):
         positions.setdefault(name, []).append(number)
     dupes = {name: at for name, at in positions.items() if len(at) > 1}
     if dupes:
@@ -91,6 +120,7 @@ def _check_unique_header(header: list[str], path: Path, table: str) -> None:
             f"{table}: {path} has the same header more than once ({detail}); rename or remove "
             "the extra column(s) in the export"
         )
+    return names
 
 
 def _open_csv(path: Path, encoding: str, delimiter: str, bad: list[BadRecord]) -> pacsv.CSVStreamingReader:
@@ -117,20 +147,26 @@ def _open_csv(path: Path, encoding: str, delimiter: str, bad: list[BadRecord]) -
     return pacsv.open_csv(path, read_options=read_opts, parse_options=parse_opts, convert_options=convert)
 
 
-def _csv_batches(reader: pacsv.CSVStreamingReader, path: Path, table: str) -> Iterator[pl.DataFrame]:
+def _csv_batches(
+    reader: pacsv.CSVStreamingReader, path: Path, table: str, names: list[str]
+) -> Iterator[pl.DataFrame]:
+    rename = names != reader.schema.names
     try:
         for batch in reader:
-            df = pl.from_arrow(batch)
+            df = pl.from_arrow(batch.rename_columns(names) if rename else batch)
             assert isinstance(df, pl.DataFrame)
             yield df
     except pa.ArrowInvalid as exc:
         raise InputError(f"{table}: cannot parse {path}: {exc}") from None
 
 
-def _parquet_batches(dataset: pads.Dataset, path: Path, table: str) -> Iterator[pl.DataFrame]:
+def _parquet_batches(
+    dataset: pads.Dataset, path: Path, table: str, names: list[str]
+) -> Iterator[pl.DataFrame]:
+    rename = names != dataset.schema.names
     try:
         for batch in dataset.to_batches(batch_size=200_000, use_threads=False):
-            df = pl.from_arrow(batch)
+            df = pl.from_arrow(batch.rename_columns(names) if rename else batch)
             assert isinstance(df, pl.DataFrame)
             yield df
     except (pa.ArrowInvalid, OSError) as exc:
@@ -145,18 +181,17 @@ def open_source(cfg: TableConfig, table: str) -> RawSource:
     try:
         if fmt == "parquet":
             dataset = pads.dataset(path, format="parquet")
-            header = dataset.schema.names
-            _check_unique_header(header, path, table)
-            return RawSource(path, header, None, _parquet_batches(dataset, path, table))
+            header = _unique_header(dataset.schema.names, path, table)
+            return RawSource(path, header, None, _parquet_batches(dataset, path, table, header))
         if path.is_dir():
             raise InputError(f"{table}: {path} is a directory, expected a CSV file")
+        _check_not_a_workbook(path, table)
         encoding = detect_encoding(path, cfg.encoding)
         bad: list[BadRecord] = []
         reader = _open_csv(path, encoding, cfg.delimiter, bad)
-        header = reader.schema.names
-        _check_unique_header(header, path, table)
+        header = _unique_header(reader.schema.names, path, table)
         source = RawSource(path, header, encoding, iter(()), bad)
-        source.batches = _csv_batches(reader, path, table)
+        source.batches = _csv_batches(reader, path, table, header)
         return source
     except PermissionError:
         raise InputError(f"{table}: cannot read {path}: permission denied") from None
