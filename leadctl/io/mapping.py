@@ -62,7 +62,8 @@ def _closest(name: str, header: list[str]) -> str | None:
 
 def resolve_mapping(header: list[str], cfg: TableConfig, table: str) -> Mapping:
     """Settle the mapping for one file; a missing required column is an InputError."""
-    by_lower = {h.lower(): h for h in header}
+    # Case and surrounding spaces are ignored ("Id, Email" exports have ' Email' headers).
+    by_lower = {h.strip().lower(): h for h in header}
     known = {c.name for c in columns_of(table)}
     unknown = sorted(set(cfg.columns) - known)
     if unknown:
@@ -82,7 +83,7 @@ def resolve_mapping(header: list[str], cfg: TableConfig, table: str) -> Mapping:
     for spec in columns_of(table):
         source = cfg.columns.get(spec.name)
         if source is not None and source not in header:
-            source = by_lower.get(source.lower(), source)
+            source = by_lower.get(source.strip().lower(), source)
         if source is None:
             source = by_lower.get(spec.name.lower())
         if source is not None and source not in header:
@@ -100,6 +101,8 @@ def resolve_mapping(header: list[str], cfg: TableConfig, table: str) -> Mapping:
         mapped.append((spec, source))
     extras = []
     for name, extra in cfg.extra_columns.items():
+        if extra.source not in header and extra.source.strip().lower() in by_lower:
+            extra = extra.model_copy(update={"source": by_lower[extra.source.strip().lower()]})
         if extra.source not in header:
             missing.append(
                 f"extra column '{name}' reads header '{extra.source}', which {cfg.path.name} lacks"
