@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import zipfile
 
 from base import Case, case
 
@@ -331,6 +333,68 @@ def ragged_after_multiline() -> Case:
     rows[3] = rows[3] + ["surplus"]  # L004, record 5
     rows[5][header.index("CreatedDate")] = ""  # L006, record 7
     c.expect(rejects={"leads": 2}, reject_rows={"leads": [5, 7]})
+    return c
+
+
+@case
+def trailing_unnamed_columns() -> Case:
+    c = Case(
+        "trailing_unnamed_columns",
+        "Every line ends with two extra commas (a spreadsheet's empty columns): the unnamed "
+        "columns are ignored.",
+    )
+    header, rows = c.tables["leads"]
+    header.extend(["", ""])
+    for row in rows:
+        row.extend(["", ""])
+    return c
+
+
+@case
+def spaces_after_commas() -> Case:
+    c = Case(
+        "spaces_after_commas",
+        "A hand-made export with ', ' between headers (' Email'): headers match regardless.",
+    )
+    c.raw["leads.csv"] = c.text("leads").replace(",", ", ", len(c.header("leads")) - 1).encode()
+    c.expect(
+        canonical=[
+            {"table": "leads", "key": "L001", "column": "created_at",
+             "value": "2026-09-01 10:00:00+00:00"},
+            {"table": "leads", "key": "L001", "column": "occupation", "value": "Professional"},
+        ]
+    )  # fmt: skip
+    return c
+
+
+@case
+def utf16() -> Case:
+    c = Case("utf16", "leads.csv saved as UTF-16 with a byte-order mark (Excel 'Unicode Text').")
+    c.set("leads", "L002", "LastName", "Müller")
+    c.raw["leads.csv"] = c.text("leads").encode("utf-16")
+    c.expect(
+        canonical=[{"table": "leads", "key": "L002", "column": "last_name", "value": "Müller"}]
+    )
+    return c
+
+
+@case
+def workbook_instead_of_csv() -> Case:
+    c = Case("workbook_instead_of_csv", "leads.csv is really an .xlsx workbook (a zip archive).")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    c.raw["leads.csv"] = buffer.getvalue()
+    c.expect(exit_code=3, message=["leads", "leads.csv", "Excel workbook", "export it as CSV"])
+    return c
+
+
+@case
+def gzip_csv() -> Case:
+    c = Case("gzip_csv", "leads.csv was gzip-compressed in transfer but kept its name.")
+    c.raw["leads.csv"] = gzip.compress(c.text("leads").encode(), mtime=0)
+    c.expect(exit_code=3, message=["leads", "leads.csv", "gzip", "decompress"])
     return c
 
 
