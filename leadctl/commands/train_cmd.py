@@ -28,6 +28,7 @@ from leadctl.cli_common import (
     workspace,
 )
 from leadctl.config import config_hash
+from leadctl.errors import ModelError
 from leadctl.features.snapshots import Tables
 from leadctl.logs import is_quiet
 from leadctl.models.store import read_card, save_group
@@ -66,6 +67,14 @@ def _unchanged(
     )
 
 
+def _card_or_none(ws: Workspace, group: str) -> dict[str, Any] | None:
+    """The group's card; an unreadable one (a crash mid-copy, a bad edit) is trained over."""
+    try:
+        return read_card(ws.models_dir, group)
+    except ModelError:
+        return None
+
+
 def run_train(ws: Workspace, *, force: bool = False) -> dict[str, Any]:
     """Train every product group; write models and cards. Returns a JSON-able summary.
 
@@ -97,7 +106,7 @@ def run_train(ws: Workspace, *, force: bool = False) -> dict[str, Any]:
         "warnings": [],
     }
     for group in groups:
-        if not force and _unchanged(read_card(ws.models_dir, group), ws, chash, hashes):
+        if not force and _unchanged(_card_or_none(ws, group), ws, chash, hashes):
             summary["groups"][group] = {
                 "status": "unchanged",
                 "model_kind": "lightgbm",
