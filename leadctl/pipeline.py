@@ -71,7 +71,7 @@ def file_sha256(path: Path) -> str:
     paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for part in paths:
         with open(part, "rb") as handle:
-            for block in iter(lambda h=handle: h.read(1 << 20), b""):
+            while block := handle.read(1 << 20):
                 digest.update(block)
     return digest.hexdigest()
 

@@ -270,6 +270,7 @@ def _mobile_templates() -> tuple[list[str], list[str]]:
     for c in V.COUNTRIES:
         region = _ISO[c[0]]
         example = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE)
+        assert example is not None, region  # phonenumbers ships one for every region we use
         nsn = phonenumbers.national_significant_number(example)
         heads.append(nsn[:-4])
         meta = PhoneMetadata.metadata_for_region(region)
