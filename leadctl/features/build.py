@@ -94,9 +94,13 @@ def build_features(
     leads_schema = tables.leads.collect_schema()
     check_custom(leads_schema, cfg)
     lead_keys = keys.select(E.KEYS).unique()
-    fit = fit_frame(tables.leads, tables.accounts, cfg)
-    acct = account_keys(tables.leads, tables.accounts)
+    # Small (one row per lead) and read by several joins below: collected once.
+    acct = account_keys(tables.leads, tables.accounts).collect().lazy()
+    fit = fit_frame(tables.leads, tables.accounts, cfg, acct)
     events = E.point_in_time_events(tables.activities, lead_keys, snapshots, cfg.lookback_days)
+    # Materialised once: the lead-level and the group-level features both read it, and it is
+    # several times smaller than the activity table it summarises.
+    summary = E.type_summary(events, cfg).collect(engine="streaming").lazy()
     engagement = E.base_engagement(
         events,
         lead_keys,
@@ -105,6 +109,8 @@ def build_features(
         created=tables.leads.select("lead_id", "created_at"),
         account_keys=acct,
         opportunities=tables.opportunities,
+        summary=summary,
+        active=E.active_leads(tables.activities, snapshots, cfg) if cfg.buying_group else None,
     )
     custom = [_custom_expr(c.column, c.kind, leads_schema[c.column]) for c in cfg.custom]
     fit_names = [n for n, _, _ in FIT_FEATURES if n not in cfg.exclude]
@@ -128,5 +134,6 @@ def build_features(
         stage_history=tables.stage_history,
         recycled_stage=recycled_stage,
         disqualified_stage=disqualified_stage,
+        summary=summary,
     ).select(*E.GROUP_KEYS, *[n for n in E.group_names(cfg) if n not in cfg.exclude])
     return FeatureFrames(base=base, per_group=per_group)

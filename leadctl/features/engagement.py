@@ -14,6 +14,9 @@ import polars as pl
 from leadctl.config.scoring import FeaturesConfig
 
 KEYS = ["lead_id", "snapshot_at"]
+# Decayed sums are added up as integers in units of 1e-9: float sums depend on the order rows
+# arrive in (threads), integer sums do not, so outputs stay byte-identical run to run.
+DECAY_UNIT = 1e9
 GROUP_KEYS = ["lead_id", "product_group", "snapshot_at"]
 _DAY_US = 86_400_000_000.0
 
@@ -114,7 +117,10 @@ def point_in_time_events(
             )
         )
     return events.with_columns(
-        age_days=(pl.col("snapshot_at") - pl.col("occurred_at")).dt.total_microseconds() / _DAY_US
+        age_days=(pl.col("snapshot_at") - pl.col("occurred_at")).dt.total_microseconds() / _DAY_US,
+        # Few distinct values: categoricals make the group_bys below about twice as fast.
+        activity_type=pl.col("activity_type").cast(pl.Categorical),
+        product_group=pl.col("product_group").cast(pl.Categorical),
     )
 
 
@@ -127,6 +133,31 @@ def _weights(cfg: FeaturesConfig) -> pl.Expr:
     return pl.col("activity_type").replace_strict(weights, default=1.0, return_dtype=pl.Float64)
 
 
+def decay_units(value: pl.Expr) -> pl.Expr:
+    """A non-negative float as an integer count of DECAY_UNIT-ths (exact, order-free sums)."""
+    return (value * DECAY_UNIT).round(0).cast(pl.Int64)
+
+
+def type_summary(events: pl.LazyFrame, cfg: FeaturesConfig) -> pl.LazyFrame:
+    """One pass over the events: per (lead, snapshot, activity type, product group) the count in
+    each window, the count in the lookback, the youngest age and the decayed sum.
+
+    Every count, recency and decayed feature (lead-level and group-level) is derived from this
+    much smaller frame, so the activity table is aggregated once.
+    """
+    age = pl.col("age_days")
+    return (
+        events.group_by([*KEYS, "activity_type", "product_group"])
+        .agg(
+            *[(age < w).sum().alias(f"_w{w}") for w in cfg.windows_days],
+            pl.len().alias("_n"),
+            age.min().alias("_min"),
+            decay_units(0.5 ** (age / cfg.half_life_days)).sum().alias("_decay"),
+        )
+        .with_columns(pl.col("activity_type", "product_group").cast(pl.String))
+    )
+
+
 def base_engagement(
     events: pl.LazyFrame,
     keys: pl.LazyFrame,
@@ -136,34 +167,61 @@ def base_engagement(
     created: pl.LazyFrame,
     account_keys: pl.LazyFrame,
     opportunities: pl.LazyFrame,
+    summary: pl.LazyFrame | None = None,
+    active: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
-    """One row per (lead_id, snapshot_at) in keys with every lead-level engagement feature."""
-    age = pl.col("age_days")
+    """One row per (lead_id, snapshot_at) in keys with every lead-level engagement feature.
+
+    `active` (see active_leads) is required when cfg.buying_group is on.
+    """
     maxw = max(cfg.windows_days)
-    positive = ~pl.col("activity_type").is_in(cfg.negative_activity_types)
-    aggs: list[pl.Expr] = []
+    summary = type_summary(events, cfg) if summary is None else summary
+    wins = [f"_w{w}" for w in cfg.windows_days]
+    by_type = summary.group_by([*KEYS, "activity_type"]).agg(
+        *[pl.col(c).sum() for c in wins],
+        pl.col("_n").sum(),
+        pl.col("_min").min(),
+        pl.col("_decay").sum(),
+    )
+    negative = pl.col("activity_type").is_in(cfg.negative_activity_types)
+    flat: list[pl.Expr] = [
+        pl.when(~negative).then(pl.col("_min")).alias("days_since_last_activity"),
+        decay_units(_weights(cfg) * pl.col("_decay") / DECAY_UNIT).alias("decayed_engagement"),
+        pl.when(negative).then(pl.col("_n")).otherwise(0).alias("negative_signals"),
+    ]
     for t, s in type_slugs(types).items():
         is_t = pl.col("activity_type") == t
-        aggs += [(is_t & (age < w)).sum().alias(f"n_{s}_{w}d") for w in cfg.windows_days]
-        aggs.append(age.filter(is_t).min().floor().alias(f"days_since_{s}"))
-    half = 0.5 ** (age / cfg.half_life_days)
-    aggs += [
-        age.filter(positive).min().floor().alias("days_since_last_activity"),
-        (_weights(cfg) * half).sum().alias("decayed_engagement"),
-        pl.col("asset_id")
-        .filter(age < maxw)
+        flat += [
+            pl.when(is_t).then(pl.col(f"_w{w}")).otherwise(0).alias(f"n_{s}_{w}d")
+            for w in cfg.windows_days
+        ]
+        flat.append(pl.when(is_t).then(pl.col("_min")).alias(f"days_since_{s}"))
+    summed = [n for n in base_names(types, cfg) if n.startswith("n_")]
+    summed += ["decayed_engagement", "negative_signals"]
+    mins = [n for n in base_names(types, cfg) if n.startswith("days_since_")]
+    per_lead = (
+        by_type.select(*KEYS, *flat)
+        .group_by(KEYS)
+        .agg(*[pl.col(c).sum() for c in summed], *[pl.col(c).min().floor() for c in mins])
+    )
+    assets = (
+        events.filter(pl.col("age_days") < maxw)
+        .select(*KEYS, "asset_id")
         .drop_nulls()
-        .n_unique()
-        .alias(f"distinct_assets_{maxw}d"),
-        (~positive).sum().alias("negative_signals"),
-    ]
-    per_lead = events.group_by(KEYS).agg(aggs)
+        .unique()
+        .group_by(KEYS)
+        .agg(pl.len().alias(f"distinct_assets_{maxw}d"))
+    )
     counts = [n for n in base_names(types, cfg) if n.startswith(("n_", "distinct_", "negative_"))]
     out = (
         keys.select(KEYS)
         .unique()
         .join(per_lead, on=KEYS, how="left")
-        .with_columns(pl.col(counts).fill_null(0), pl.col("decayed_engagement").fill_null(0.0))
+        .join(assets, on=KEYS, how="left")
+        .with_columns(
+            pl.col(counts).fill_null(0),
+            (pl.col("decayed_engagement").fill_null(0) / DECAY_UNIT).alias("decayed_engagement"),
+        )
         .join(created, on="lead_id", how="left")
         .with_columns(
             lead_age_days=(
@@ -178,8 +236,12 @@ def base_engagement(
         _prior_opportunities(keys, account_keys, opportunities), on=KEYS, how="left"
     ).with_columns(pl.col("prior_opportunities").fill_null(0))
     if cfg.buying_group:
+        if active is None:
+            raise ValueError(
+                "base_engagement needs `active` (active_leads) when buying_group is on"
+            )
         out = out.join(
-            _colleagues(events, keys, account_keys, cfg), on=KEYS, how="left"
+            _colleagues(active, keys, account_keys, cfg), on=KEYS, how="left"
         ).with_columns(pl.col(f"colleagues_engaged_{maxw}d").fill_null(0))
     names = base_names(types, cfg)
     return out.select(*KEYS, *[pl.col(n).cast(pl.Float64) for n in names])
@@ -208,21 +270,47 @@ def _prior_opportunities(
     )
 
 
+def active_leads(
+    activities: pl.LazyFrame, snapshots: list[datetime], cfg: FeaturesConfig
+) -> pl.LazyFrame:
+    """(lead_id, snapshot_at): every lead with positive activity in the largest window before a
+    snapshot. Over all leads, not just the examples, so training counts colleagues the way
+    scoring does (leads already in sales, or sampled out, still count as colleagues)."""
+    span = timedelta(days=max(cfg.windows_days))
+    acts = activities.filter(~pl.col("activity_type").is_in(cfg.negative_activity_types)).select(
+        "lead_id", "occurred_at"
+    )
+    if len(snapshots) == 1:
+        snap = snapshots[0]
+        found = acts.filter(
+            (pl.col("occurred_at") < snap) & (pl.col("occurred_at") >= snap - span)
+        ).with_columns(snapshot_at=pl.lit(snap, dtype=pl.Datetime("us", "UTC")))
+    else:
+        snaps = pl.DataFrame(
+            {"snapshot_at": sorted(snapshots)}, schema={"snapshot_at": pl.Datetime("us", "UTC")}
+        ).lazy()
+        found = acts.filter(
+            (pl.col("occurred_at") < max(snapshots))
+            & (pl.col("occurred_at") >= min(snapshots) - span)
+        ).join_where(
+            snaps,
+            pl.col("occurred_at") < pl.col("snapshot_at"),
+            pl.col("occurred_at") >= pl.col("snapshot_at") - span,
+        )
+    return found.select(KEYS).unique()
+
+
 def _colleagues(
-    events: pl.LazyFrame, keys: pl.LazyFrame, account_keys: pl.LazyFrame, cfg: FeaturesConfig
+    active_leads: pl.LazyFrame,
+    keys: pl.LazyFrame,
+    account_keys: pl.LazyFrame,
+    cfg: FeaturesConfig,
 ) -> pl.LazyFrame:
     """Other leads at the same account with positive activity in the largest window."""
     maxw = max(cfg.windows_days)
-    active = (
-        events.filter(
-            ~pl.col("activity_type").is_in(cfg.negative_activity_types)
-            & (pl.col("age_days") < maxw)
-        )
-        .select(KEYS)
-        .unique()
-        .join(account_keys.select("lead_id", "account_key"), on="lead_id", how="inner")
-        .filter(pl.col("account_key").is_not_null())
-    )
+    active = active_leads.join(
+        account_keys.select("lead_id", "account_key"), on="lead_id", how="inner"
+    ).filter(pl.col("account_key").is_not_null())
     per_account = active.group_by(["account_key", "snapshot_at"]).agg(pl.len().alias("n_active"))
     return (
         keys.select(KEYS)
@@ -247,17 +335,20 @@ def group_engagement(
     stage_history: pl.LazyFrame,
     recycled_stage: str,
     disqualified_stage: str,
+    summary: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """One row per (lead_id, product_group, snapshot_at) in keys: group-specific behaviour."""
-    age = pl.col("age_days")
-    tagged = events.filter(pl.col("product_group").is_not_null())
+    summary = type_summary(events, cfg) if summary is None else summary
+    tagged = summary.filter(pl.col("product_group").is_not_null())
     per_group = tagged.group_by(GROUP_KEYS).agg(
-        *[(age < w).sum().alias(f"pg_activities_{w}d") for w in cfg.windows_days],
-        (_weights(cfg) * 0.5 ** (age / cfg.half_life_days)).sum().alias("pg_decayed_engagement"),
-        age.min().floor().alias("pg_days_since_last"),
-        pl.len().alias("_pg_all"),
+        *[pl.col(f"_w{w}").sum().alias(f"pg_activities_{w}d") for w in cfg.windows_days],
+        decay_units(_weights(cfg) * pl.col("_decay") / DECAY_UNIT)
+        .sum()
+        .alias("pg_decayed_engagement"),
+        pl.col("_min").min().floor().alias("pg_days_since_last"),
+        pl.col("_n").sum().alias("_pg_all"),
     )
-    all_tagged = tagged.group_by(KEYS).agg(pl.len().alias("_tagged_all"))
+    all_tagged = tagged.group_by(KEYS).agg(pl.col("_n").sum().alias("_tagged_all"))
     k = keys.select(GROUP_KEYS).unique()
     hist = stage_history.select("lead_id", "product_group", "stage", "changed_at").filter(
         pl.col("stage").is_in([recycled_stage, disqualified_stage])
@@ -289,7 +380,9 @@ def group_engagement(
         .join(stages, on=GROUP_KEYS, how="left")
         .with_columns(
             pl.col(counts).fill_null(0),
-            pl.col("pg_decayed_engagement").fill_null(0.0),
+            (pl.col("pg_decayed_engagement").fill_null(0) / DECAY_UNIT).alias(
+                "pg_decayed_engagement"
+            ),
             pg_share=pl.col("_pg_all").fill_null(0) / pl.col("_tagged_all"),
         )
     )

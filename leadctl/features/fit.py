@@ -72,8 +72,27 @@ def account_keys(leads: pl.LazyFrame, accounts: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def fit_frame(leads: pl.LazyFrame, accounts: pl.LazyFrame, cfg: FeaturesConfig) -> pl.LazyFrame:
-    """lead_id, account_key, created_at, title (kept for reason wording) and every fit feature."""
+def _titles(leads: pl.LazyFrame) -> pl.LazyFrame:
+    """Seniority and function per distinct title: titles repeat, so each is parsed once."""
+    return (
+        leads.select("title")
+        .unique()
+        .with_columns(
+            seniority=P.seniority(pl.col("title")), job_function=P.job_function(pl.col("title"))
+        )
+    )
+
+
+def fit_frame(
+    leads: pl.LazyFrame,
+    accounts: pl.LazyFrame,
+    cfg: FeaturesConfig,
+    acct: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
+    """lead_id, account_key, created_at, title (kept for reason wording) and every fit feature.
+
+    `acct` is account_keys(leads, accounts) when the caller already has it.
+    """
     ls = leads.collect_schema()
     acc_s = accounts.collect_schema()
     acc = accounts.select(
@@ -100,8 +119,11 @@ def fit_frame(leads: pl.LazyFrame, accounts: pl.LazyFrame, cfg: FeaturesConfig) 
         lead_country=_opt(ls, "country", pl.String),
         lead_source_raw=_opt(ls, "lead_source", pl.String),
     )
-    joined = base.join(account_keys(leads, accounts), on="lead_id", how="left").join(
-        acc, on="account_key", how="left"
+    acct = account_keys(leads, accounts) if acct is None else acct
+    joined = (
+        base.join(acct, on="lead_id", how="left")
+        .join(acc, on="account_key", how="left")
+        .join(_titles(base), on="title", how="left", nulls_equal=True)
     )
     employees = pl.coalesce("lead_employees", "acc_employees")
     revenue = pl.coalesce("lead_revenue", "acc_revenue")
@@ -112,8 +134,8 @@ def fit_frame(leads: pl.LazyFrame, accounts: pl.LazyFrame, cfg: FeaturesConfig) 
         "created_at",
         "title",
         *[f"__custom_{c}" for c in custom],
-        seniority=P.seniority(pl.col("title")),
-        job_function=P.job_function(pl.col("title")),
+        "seniority",
+        "job_function",
         industry=_tidy(pl.coalesce("lead_industry", "acc_industry")),
         company_size=P.band(employees, [float(e) for e in cfg.size_band_edges]),
         revenue_band=P.band(revenue, cfg.revenue_band_edges, money=True),

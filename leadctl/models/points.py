@@ -17,6 +17,7 @@ import polars as pl
 
 from leadctl.config.scoring import BehaviouralAttribute, DemographicAttribute, PointsModelConfig
 from leadctl.errors import ConfigError
+from leadctl.features.engagement import DECAY_UNIT, decay_units
 
 GROUP_KEYS = ["lead_id", "product_group", "snapshot_at"]
 
@@ -92,12 +93,12 @@ def behaviour_counts(
     for i, attr in enumerate(model.behavioural):
         hit = pl.col("activity_type").is_in(attr.activity_types)
         if attr.window_days is not None:
-            value = (hit & (age < attr.window_days)).cast(pl.Float64)
+            total = (hit & (age < attr.window_days)).sum().cast(pl.Float64)
         else:
-            value = hit.cast(pl.Float64) * 0.5 ** (age / attr.half_life_days)
-        (group_aggs if attr.product_group_only else lead_aggs).append(
-            value.sum().alias(f"beh_{i}_n")
-        )
+            # Integer units: order-free sums keep scores byte-identical (engagement.DECAY_UNIT).
+            decayed = decay_units(hit.cast(pl.Float64) * 0.5 ** (age / attr.half_life_days))
+            total = decayed.sum() / DECAY_UNIT
+        (group_aggs if attr.product_group_only else lead_aggs).append(total.alias(f"beh_{i}_n"))
     k = keys.select(GROUP_KEYS)
     out = k
     if lead_aggs:
@@ -108,6 +109,7 @@ def behaviour_counts(
             events.filter(pl.col("product_group").is_not_null())
             .group_by(GROUP_KEYS)
             .agg(group_aggs)
+            .with_columns(pl.col("product_group").cast(pl.String))
         )
         out = out.join(per_group, on=GROUP_KEYS, how="left")
     names = [f"beh_{i}_n" for i in range(len(model.behavioural))]

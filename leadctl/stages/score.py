@@ -74,6 +74,7 @@ class Scorable:
     events: pl.LazyFrame
     keys: pl.LazyFrame
     defs: list[Feature]
+    points_cache: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 def check_model(model: LoadedModel, features: FeaturesConfig, leads_schema: pl.Schema) -> None:
@@ -185,9 +186,11 @@ def _attach_reasons(
     cfg: ScoreConfig,
 ) -> tuple[pl.Series, pl.Series]:
     """reasons_for / reasons_against for every row of `frame` (empty lists where not computed)."""
-    empty = pl.Series([[]] * frame.height, dtype=pl.List(pl.String))
+    fill = pl.lit([], dtype=pl.List(pl.String))
+    base = pl.DataFrame({"_row": np.arange(frame.height, dtype=np.uint32)})
     if len(rows) == 0:
-        return empty.alias("reasons_for"), empty.alias("reasons_against")
+        empty = base.with_columns(reasons_for=fill, reasons_against=fill)
+        return empty["reasons_for"], empty["reasons_against"]
     picked = frame[rows]
     lists = reason_lists(
         picked,
@@ -196,12 +199,9 @@ def _attach_reasons(
         top_n=cfg.reasons.top_n,
         min_contribution=cfg.reasons.min_contribution,
     )
-    full = (
-        pl.DataFrame({"_row": np.arange(frame.height, dtype=np.uint32)})
-        .join(lists.with_columns(pl.Series("_row", rows.astype(np.uint32))), on="_row", how="left")
-        .sort("_row")
-    )
-    fill = pl.lit([], dtype=pl.List(pl.String))
+    full = base.join(
+        lists.with_columns(pl.Series("_row", rows.astype(np.uint32))), on="_row", how="left"
+    ).sort("_row")
     full = full.with_columns(
         pl.col("reasons_for").fill_null(fill), pl.col("reasons_against").fill_null(fill)
     )
@@ -267,6 +267,20 @@ def score_ml(
     ), summary
 
 
+def points_counts(
+    data: Scorable, model: PointsModelConfig, keys: pl.LazyFrame | None = None
+) -> pl.DataFrame:
+    """Behaviour counts of a points model for every (lead, group) key: one pass over the
+    activities per distinct model, shared by the groups that use it (cached on `data`)."""
+    if keys is not None:
+        return P.behaviour_counts(data.events, keys, model).collect()
+    version = P.version(model)
+    if version not in data.points_cache:
+        counts = P.behaviour_counts(data.events, data.keys, model)
+        data.points_cache[version] = counts.collect(engine="streaming")
+    return data.points_cache[version]
+
+
 def points_frame(
     frame: pl.DataFrame,
     data: Scorable,
@@ -276,11 +290,10 @@ def points_frame(
 ) -> pl.DataFrame:
     """`frame` plus behaviour counts (beh_i_n), attribute points (dem_i, beh_i) and the scores."""
     P.check_attributes(model, {f.name: f.kind for f in data.defs}, group)
-    keys = data.keys if keys is None else keys
     counts = (
-        P.behaviour_counts(data.events, keys.filter(pl.col("product_group") == group), model)
+        points_counts(data, model, keys)
+        .filter(pl.col("product_group") == group)
         .select("lead_id", pl.exclude(P.GROUP_KEYS))
-        .collect()
     )
     joined = frame.join(counts, on="lead_id", how="left", maintain_order="left")
     return P.apply_points(joined, model)

@@ -70,6 +70,36 @@ def label_definition(cfg: TrainConfig, group: str) -> str:
     return f"an opportunity for {group} {what} within {lab.horizon_days} days for {who}"
 
 
+def _sample_leads(examples: pl.LazyFrame, cfg: TrainConfig) -> pl.LazyFrame:
+    """Keep every k-th lead (by lead_id) when a group has more examples than max_training_rows.
+
+    Sampling whole leads, before any feature is built, bounds training memory and keeps the
+    base rate (so calibration stays right); the choice is deterministic.
+    """
+    limit = cfg.max_training_rows
+    if limit is None:
+        return examples
+    largest = examples.group_by("product_group").agg(pl.len().alias("n")).select(pl.col("n").max())
+    rows = largest.collect().item() or 0
+    if rows <= limit:
+        return examples
+    step = -(-rows // limit)
+    kept = (
+        examples.select("lead_id")
+        .unique()
+        .sort("lead_id")
+        .with_row_index("_i")
+        .filter(pl.col("_i") % step == 0)
+        .select("lead_id")
+    )
+    log.info(
+        "training examples sampled: every %d-th lead (%d rows in the largest group)", step, rows
+    )
+    return examples.join(kept, on="lead_id", how="semi").sort(
+        ["product_group", "snapshot_at", "lead_id"]
+    )
+
+
 def prepare(
     tables: Tables,
     groups: list[str],
@@ -92,7 +122,7 @@ def prepare(
     dates = snapshot_dates(as_of, cfg.label, cfg.snapshots)
     snaps = [cutoff(d) for d in dates]
     acct = account_keys(tables.leads, tables.accounts)
-    examples = training_examples(tables, groups, dates, cfg.label, acct)
+    examples = _sample_leads(training_examples(tables, groups, dates, cfg.label, acct), cfg)
     types = E.activity_vocabulary(tables.activities, cfg.features, max(snaps))
     keys = examples.select("lead_id", "product_group", "snapshot_at")
     frames = build_features(
@@ -187,9 +217,6 @@ def train_group(
     }
     shortfall = label_shortfall(frame, cfg.guards)
     if not shortfall:
-        if cfg.max_training_rows and frame.height > cfg.max_training_rows:
-            step = int(np.ceil(frame.height / cfg.max_training_rows))
-            frame = frame.gather_every(step)
         y = frame["label"].to_numpy().astype(bool)
         split = make_split(
             frame,

@@ -144,6 +144,11 @@ def test_buying_group_and_prior_opportunities():
     assert _row(base, "L1")["colleagues_engaged_30d"] == 1.0
     assert _row(base, "L3")["colleagues_engaged_30d"] == 1.0
     assert _row(base, "L2")["colleagues_engaged_30d"] == 0.0
+    # Colleagues count whether or not they are examples themselves (training keys are a subset).
+    only_l1, _ = _features(_world(), lead_ids=("L1",))
+    assert _row(only_l1, "L1")["colleagues_engaged_30d"] == 1.0
+    several, _ = _features(_world(), snaps=(SNAP - timedelta(days=1), SNAP), lead_ids=("L1",))
+    assert several["colleagues_engaged_30d"].to_list() == [1.0, 1.0]
     # o1 (L3, 30 days before) counts for L3 and, through the account, for L1.
     assert (_row(base, "L1")["prior_opportunities"], _row(base, "L3")["prior_opportunities"]) == (
         1.0,

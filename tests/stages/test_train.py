@@ -17,7 +17,6 @@ from leadctl.features.spec import Feature
 from leadctl.stages import train as stage
 from leadctl.workspace import Workspace
 
-pytestmark = pytest.mark.slow
 TABLES = ("leads", "accounts", "activities", "opportunities", "stage_history")
 
 
@@ -49,6 +48,7 @@ def trained(sample_exports: Path, tmp_path_factory: pytest.TempPathFactory):
     return ws, tables, data, results
 
 
+@pytest.mark.slow
 def test_propensity_beats_points_and_top_decile_converts(trained):
     _, _, _, results = trained
     for group, r in results.items():
@@ -64,6 +64,7 @@ def test_propensity_beats_points_and_top_decile_converts(trained):
             assert r.card["models"][kind]["metrics"]["auc"] >= 0.65, (group, kind)
 
 
+@pytest.mark.slow
 def test_calibration_matches_observed_rates(trained):
     _, _, _, results = trained
     for group, r in results.items():
@@ -79,6 +80,7 @@ def test_calibration_matches_observed_rates(trained):
         assert [b["predicted"] for b in table] == sorted(b["predicted"] for b in table)
 
 
+@pytest.mark.slow
 def test_card_records_what_run_and_score_need(trained):
     ws, _, data, results = trained
     card = results["Analytics"].card
@@ -111,6 +113,7 @@ def test_card_records_what_run_and_score_need(trained):
     )
 
 
+@pytest.mark.slow
 def test_two_trainings_give_identical_model_files(sample_exports, tmp_path):
     fast = {
         "snapshots": {"count": 6, "every_days": 30, "holdout": 2},
@@ -133,6 +136,7 @@ def test_two_trainings_give_identical_model_files(sample_exports, tmp_path):
     ].startswith("tree")
 
 
+@pytest.mark.slow
 def test_too_few_labels_refuses_the_group(trained):
     ws, _, data, _ = trained
     cfg = ws.cfg.train.model_copy(deep=True)
@@ -146,6 +150,7 @@ def test_too_few_labels_refuses_the_group(trained):
     assert result.card["status"] == "refused"
 
 
+@pytest.mark.slow
 def test_injected_leaking_column_is_flagged_and_excluded(trained):
     ws, _, data, _ = trained
     frame = stage.group_frame(data, "Analytics", None).collect()
@@ -179,6 +184,7 @@ def test_injected_leaking_column_is_flagged_and_excluded(trained):
     assert kept.card["excluded"][0]["kept"] is True
 
 
+@pytest.mark.slow
 def test_lead_conversion_label_source(sample_exports, tmp_path):
     ws, tables = _setup(sample_exports, tmp_path, train={"label": {"source": "lead_conversion"}})
     data = stage.prepare(tables, ["Analytics"], ws.as_of, ws.cfg.train)
@@ -187,6 +193,7 @@ def test_lead_conversion_label_source(sample_exports, tmp_path):
     assert stage.label_definition(ws.cfg.train, "Analytics").startswith("the lead was converted")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_leads", [12_000])
 def test_larger_sample_recovers_the_signal(tmp_path, n_leads):
     """3,000 leads give ~75 held-out positives per group; 12,000 make the floors tighter."""
@@ -208,3 +215,30 @@ def test_larger_sample_recovers_the_signal(tmp_path, n_leads):
         assert prop["top_decile_lift"] >= 4.0, (group, prop["top_decile_lift"])
         for b in prop["calibration"]:
             assert abs(b["predicted"] - b["observed"]) <= 0.03, (group, b)
+
+
+def test_sampling_keeps_whole_leads_and_the_base_rate():
+    from datetime import UTC, datetime
+
+    from leadctl.config.scoring import TrainConfig
+
+    snaps = [datetime(2026, m, 1, tzinfo=UTC) for m in (1, 2, 3)]
+    rows = [
+        {"lead_id": f"L{i:04d}", "product_group": "A", "snapshot_at": s, "label": i % 10 == 0}
+        for i in range(1000)
+        for s in snaps
+    ]
+    examples = pl.DataFrame(rows).lazy()
+    cfg = TrainConfig(max_training_rows=1000)
+    kept = stage._sample_leads(examples, cfg).collect()
+    assert (
+        kept.height == 1002 and kept["lead_id"].n_unique() == 334
+    )  # every 3rd lead, all snapshots
+    assert kept.group_by("lead_id").len()["len"].unique().to_list() == [3]
+    assert kept["label"].mean() == pytest.approx(0.1, abs=0.01)
+    assert (
+        stage._sample_leads(examples, TrainConfig(max_training_rows=3000)).collect().height == 3000
+    )
+    assert (
+        stage._sample_leads(examples, TrainConfig(max_training_rows=None)).collect().height == 3000
+    )
