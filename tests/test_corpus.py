@@ -12,6 +12,7 @@ or kept.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from pathlib import Path
@@ -113,7 +114,16 @@ def test_case(name: str, tmp_path: Path) -> None:
         assert not (outcome.run_dir / "manifest.json").exists(), "a failed night wrote a manifest"
         return
     cfg = load_config(outcome.work / "config.yaml")
-    counts = check_pipeline_conservation(outcome.run_dir, cfg.product_groups)
+    groups = cfg.product_groups or sorted(
+        pl.read_parquet(outcome.run_dir / "scores.parquet")["product_group"].unique().to_list()
+    )
+    counts = check_pipeline_conservation(outcome.run_dir, groups, cfg.run.stages)
+    manifest = json.loads((outcome.run_dir / "manifest.json").read_text())
+    for dotted, words in expected.get("manifest", {}).items():
+        value: Any = manifest
+        for part in dotted.split("."):
+            value = value[part]
+        assert words in str(value), f"manifest {dotted}: {value!r}"
     for key in ("assigned", "mql"):
         if key in expected:
             assert counts[key] == expected[key], counts

@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from base import BASE_CONFIG, Case, case, merge
+from base import BASE_CONFIG, Case, case, csv_text, merge
 
 # --- people and teams ----------------------------------------------------------------------------
 
@@ -353,4 +353,216 @@ def model_from_other_config() -> Case:
         exit_code=6,
         message=["model for product group", "windows_days", "retrain"],
     )
+    return c
+
+
+# --- earlier nights ------------------------------------------------------------------------------
+
+
+@case
+def second_night() -> Case:
+    c = Case(
+        "second_night",
+        "The night after a clean one: state, hysteresis and the assignments log are read; leads "
+        "assigned last night are kept by their owners, not assigned twice.",
+    )
+    c.expect(setup=[{"pre_run": "config.yaml", "as_of": "2026-11-19"}], assigned=0)
+    return c
+
+
+@case
+def second_night_lead_deleted() -> Case:
+    c = Case(
+        "second_night_lead_deleted",
+        "A lead assigned last night is gone from tonight's export (merged or deleted in the CRM); "
+        "nothing refers to it any more and nothing is invented for it.",
+    )
+    rows = c.rows("leads")
+    tonight = [r for r in rows if r[0] != "L004"]
+    c.raw["leads_tonight.csv"] = csv_text(c.header("leads"), tonight).encode()
+    c.expect(
+        setup=[
+            {"pre_run": "config.yaml", "as_of": "2026-11-19"},
+            {"replace_input": {"inputs/leads.csv": "inputs/leads_tonight.csv"}},
+        ],
+        valid={"leads": 9},
+    )
+    return c
+
+
+def _corrupt_state(name: str, path: str, exit_code: int, message: list[str]) -> Case:
+    c = Case(name, f"{path} from last night was cut off half-way (a full disk, a bad restore).")
+    c.expect(
+        setup=[{"pre_run": "config.yaml", "as_of": "2026-11-19"}, {"truncate": path}],
+        exit_code=exit_code,
+        message=message,
+    )
+    return c
+
+
+@case
+def corrupt_rate_state() -> Case:
+    return _corrupt_state(
+        "corrupt_rate_state",
+        "out/state/rate/2026-11-19.parquet",
+        3,
+        ["rate state", "2026-11-19.parquet", "move it away"],
+    )
+
+
+@case
+def corrupt_assign_state() -> Case:
+    return _corrupt_state(
+        "corrupt_assign_state",
+        "out/state/assign/2026-11-19.parquet",
+        3,
+        ["assign state", "2026-11-19.parquet", "delete it to start fresh"],
+    )
+
+
+@case
+def corrupt_assignments_log() -> Case:
+    return _corrupt_state(
+        "corrupt_assignments_log",
+        "out/state/assignments_log/2026-11-19.parquet",
+        3,
+        ["assignments log", "2026-11-19.parquet"],
+    )
+
+
+@case
+def corrupt_reassign_file() -> Case:
+    return _corrupt_state(
+        "corrupt_reassign_file",
+        "out/2026-11-19/reassign.csv",
+        3,
+        ["reassign.csv", "leadctl expire"],
+    )
+
+
+@case
+def corrupt_model_card() -> Case:
+    c = _corrupt_state("corrupt_model_card", "out/models/Analytics/card.json", 0, [])
+    c.expected["description"] += " run retrains over the unreadable card."
+    c.expected["manifest"] = {"stages.train.reason": "model card for Analytics is unreadable"}
+    return c
+
+
+# --- odd values the stages meet ------------------------------------------------------------------
+
+
+@case
+def odd_lead_values() -> Case:
+    c = Case(
+        "odd_lead_values",
+        "An unknown country, a phone in words, a broken e-mail, a 20,000-character company, an id "
+        "with a comma, a quote, a line break and an emoji: verify fails or warns, nothing crashes.",
+    )
+    c.set("leads", "L001", "Country", "Narnia")
+    c.set("leads", "L002", "Phone", "call me maybe")
+    c.set("leads", "L003", "Email", "not an email@@")
+    c.set("leads", "L004", "Company", "x" * 20000)
+    c.set("leads", "L005", "Id", 'L,"005\n🙂')
+    c.set("leads", "L006", "State", "Atlantis")
+    c.set("leads", "L007", "Country", "USA")
+    c.set("leads", "L008", "Email", " Spaced@Example.COM ")
+    return c
+
+
+@case
+def odd_rep_values() -> Case:
+    c = Case(
+        "odd_rep_values",
+        "Out-of-office ending before it starts, product groups in other case and spacing, a team "
+        "the config does not know, a negative capacity.",
+    )
+    c.set("reps", "R000", "Out_Of_Office_From__c", "2026-11-30")
+    c.set("reps", "R000", "Out_Of_Office_To__c", "2026-11-01")
+    c.set("reps", "R001", "Product_Groups__c", "analytics ; CLOUD")
+    c.set("reps", "R002", "Team__c", "Nonexistent Team")
+    c.set("reps", "R003", "Max_Open_Leads__c", "-3")
+    c.expect(canonical=[{"table": "reps", "key": "R003", "column": "capacity", "value": None}])
+    return c
+
+
+@case
+def odd_history_and_touches() -> Case:
+    c = Case(
+        "odd_history_and_touches",
+        "A stage the lifecycle does not know, a change without product group or author, a group "
+        "nobody configured; a touch by carrier pigeon and one without rep or channel.",
+    )
+    history = c.rows("stage_history")
+    history.append(["L001", "Analytics", "Zombie", "2026-11-10T10:00:00Z", "R000", ""])
+    history.append(["L002", "", "SQL", "2026-11-10T10:00:00Z", "", "Timing"])
+    history.append(["L003", "Hardware", "MQL", "2026-11-10T10:00:00Z", "R001", "???"])
+    touches = c.rows("sales_touches")
+    touches.append(["T010", "L001", "R001", "Carrier Pigeon", "2026-11-19T10:00:00Z", ""])
+    touches.append(["T011", "L002", "", "", "2026-11-19T10:00:00Z", ""])
+    return c
+
+
+@case
+def odd_opportunities() -> Case:
+    c = Case(
+        "odd_opportunities",
+        "An opportunity closed before it was created with a negative amount, and one with "
+        "nothing but an id and a date.",
+    )
+    rows = c.rows("opportunities")
+    rows.append(["O003", "A001", "L001", "Analytics", "2026-11-10T10:00:00Z", "2026-01-01",
+                 "Closed Won", "true", "true", "-500"])  # fmt: skip
+    rows.append(["O004", "", "", "", "2026-11-10T10:00:00Z", "", "", "", "", ""])
+    c.expect(
+        canonical=[{"table": "opportunities", "key": "O003", "column": "amount", "value": None}]
+    )
+    return c
+
+
+# --- config shapes -------------------------------------------------------------------------------
+
+
+@case
+def product_groups_from_data() -> Case:
+    c = Case("product_groups_from_data", "product_groups left empty: taken from the data.")
+    c.configure({"product_groups": []})
+    return c
+
+
+@case
+def unknown_product_group() -> Case:
+    c = Case(
+        "unknown_product_group",
+        "The only configured product group (Hardware) appears nowhere in the data and no team "
+        "serves it: leads of named accounts go to the account owner, the rest overflow with "
+        "no_team_matched.",
+    )
+    c.configure({"product_groups": ["Hardware"]})
+    c.expect(assigned=2, overflow_reasons=["no_team_matched"])
+    return c
+
+
+@case
+def stages_subset() -> Case:
+    c = Case("stages_subset", "run.stages leaves out verify, assign and expire.")
+    c.configure({"run": {"stages": ["validate", "train", "score", "rate", "report"]}})
+    return c
+
+
+@case
+def only_leads_and_reps() -> Case:
+    c = Case(
+        "only_leads_and_reps",
+        "The config maps only leads and reps: the other tables are empty, not missing.",
+    )
+    for table in ("accounts", "activities", "opportunities", "stage_history", "sales_touches"):
+        del c.config["inputs"]["tables"][table]
+    return c
+
+
+@case
+def no_reps_table() -> Case:
+    c = Case("no_reps_table", "The config maps no reps table: everything verified overflows.")
+    del c.config["inputs"]["tables"]["reps"]
+    c.expect(assigned=0)
     return c

@@ -13,7 +13,9 @@ model scores). A case (cases_*.py) breaks one thing and says in `expected.yaml` 
   args          extra `leadctl run` arguments
   setup         steps the runner performs first (things git cannot store): chmod_000 <path>,
                 sample {n_leads, seed} (generate exports into inputs/ with leadctl.sample),
-                pre_run <config> (run once with another config, e.g. to leave a model behind)
+                pre_run <config> [as_of] (run once first: another config leaves a model behind,
+                an earlier as_of leaves last night's state), truncate <path> (cut a file in half),
+                replace_input {path: source} (tonight's export differs from last night's)
   exit_code     the documented exit code
   message       words stderr must contain (case-insensitive): the file, column, row, remedy
   rejects       rows each table must reject (tables not named: 0 when the run gets that far)
@@ -23,6 +25,7 @@ model scores). A case (cases_*.py) breaks one thing and says in `expected.yaml` 
   canonical     values a table must hold after ingest: [{table, key, column, value}]
   mql, assigned MQL rows rate must give, rows assign must assign
   overflow_reasons  the set of reasons in overflow.csv (non-empty)
+  manifest      {dotted key: words its value must contain} in manifest.json
   xfail         reason, when the case documents a known gap (strict: it must still fail)
 
 Besides these, the runner (tests/test_corpus.py) checks every case for tracebacks, e-mail
