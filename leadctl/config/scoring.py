@@ -112,9 +112,9 @@ class LightGBMConfig(StrictModel):
     """LightGBM settings; fixed seed and threads make the same data give the same model file."""
 
     num_leaves: int = Field(default=15, ge=2)
-    learning_rate: float = Field(default=0.05, gt=0, le=1)
-    max_rounds: int = Field(default=400, ge=1)
-    early_stopping_rounds: int = Field(default=40, ge=1)
+    learning_rate: float = Field(default=0.1, gt=0, le=1)
+    max_rounds: int = Field(default=300, ge=1)
+    early_stopping_rounds: int = Field(default=20, ge=1)
     min_child_samples: int = Field(default=40, ge=1)
     feature_fraction: float = Field(default=0.8, gt=0, le=1)
     lambda_l2: float = Field(default=1.0, ge=0)
@@ -154,7 +154,8 @@ class TrainConfig(StrictModel):
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
     stratified_holdout_share: float = Field(default=0.3, gt=0, lt=1)  # fallback split, no dates
     top_features: int = Field(default=10, ge=1)  # listed in the card and the summary
-    max_training_rows: int | None = Field(default=None, ge=1000)  # sample down huge histories
+    # Per group; above it whole leads are sampled (every k-th) before features are built.
+    max_training_rows: int | None = Field(default=400_000, ge=1000)
 
 
 # ---------------------------------------------------------------------------------------- score
@@ -163,9 +164,9 @@ class TrainConfig(StrictModel):
 class ReasonsConfig(StrictModel):
     """Which leads get reason codes (TreeSHAP costs time, so only the leads that matter)."""
 
-    min_score: float = Field(default=60.0, ge=0, le=100)  # leads at or above this score
+    min_score: float = Field(default=80.0, ge=0, le=100)  # leads at or above this score
     min_points_score: float = Field(default=40.0, ge=0, le=100)  # the same for points-model scores
-    max_leads: int = Field(default=20_000, ge=0)  # per product group, highest scores first
+    max_leads: int = Field(default=5_000, ge=0)  # per product group, highest scores first
     top_n: int = Field(default=3, ge=1, le=10)  # drivers per direction
     min_contribution: float = Field(default=0.02, ge=0)  # ignore smaller contributions (log-odds)
 
