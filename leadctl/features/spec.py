@@ -63,6 +63,8 @@ def settings(cfg: FeaturesConfig) -> dict[str, Any]:
     """The settings that shape feature values (a model must be scored with the same ones)."""
     data = cfg.model_dump(mode="json")
     data.pop("activity_phrases", None)  # wording only
+    for custom in data.get("custom", []):
+        custom.pop("label", None)  # wording only
     return data
 
 

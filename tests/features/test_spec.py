@@ -91,5 +91,10 @@ def test_spec_differences_name_what_changed():
     assert gone == ["the model uses features the data/config no longer provide: budget"]
 
 
-def test_activity_phrases_are_not_part_of_the_spec():
+def test_wording_is_not_part_of_the_spec():
     assert settings(FeaturesConfig(activity_phrases={"X": "did x"})) == settings(FeaturesConfig())
+    worded = FeaturesConfig(custom=[CustomFeature(column="budget", label="Budget (USD)")])
+    assert settings(worded) == settings(FeaturesConfig(custom=[CustomFeature(column="budget")]))
+    assert settings(worded) != settings(
+        FeaturesConfig(custom=[CustomFeature(column="budget", kind="numeric")])
+    )
