@@ -115,6 +115,8 @@ class LightGBMConfig(StrictModel):
     learning_rate: float = Field(default=0.1, gt=0, le=1)
     max_rounds: int = Field(default=300, ge=1)
     early_stopping_rounds: int = Field(default=20, ge=1)
+    # Held-out AUC gains smaller than this do not count: trees that barely help cost scoring time.
+    early_stopping_min_delta: float = Field(default=0.0005, ge=0)
     min_child_samples: int = Field(default=40, ge=1)
     feature_fraction: float = Field(default=0.8, gt=0, le=1)
     lambda_l2: float = Field(default=1.0, ge=0)

@@ -79,6 +79,27 @@ def _custom_expr(name: str, kind: str, dtype: pl.DataType) -> pl.Expr:
     return pl.when(text == "").then(None).otherwise(text).alias(name)
 
 
+def _active(
+    tables: Tables,
+    acct: pl.LazyFrame,
+    lead_keys: pl.LazyFrame,
+    snapshots: list[datetime],
+    cfg: FeaturesConfig,
+) -> pl.LazyFrame:
+    """Active leads for the buying-group count. With several snapshots (training) only the
+    colleagues of the example leads are searched, so a sample does not scan everybody."""
+    if len(snapshots) == 1:
+        return E.active_leads(tables.activities, snapshots, cfg)
+    accounts = (
+        acct.join(lead_keys.select("lead_id").unique(), on="lead_id", how="semi")
+        .select("account_key")
+        .drop_nulls()
+        .unique()
+    )
+    colleagues = acct.join(accounts, on="account_key", how="semi").select("lead_id")
+    return E.active_leads(tables.activities, snapshots, cfg, among=colleagues)
+
+
 def build_features(
     tables: Tables,
     keys: pl.LazyFrame,
@@ -110,7 +131,7 @@ def build_features(
         account_keys=acct,
         opportunities=tables.opportunities,
         summary=summary,
-        active=E.active_leads(tables.activities, snapshots, cfg) if cfg.buying_group else None,
+        active=_active(tables, acct, lead_keys, snapshots, cfg) if cfg.buying_group else None,
     )
     custom = [_custom_expr(c.column, c.kind, leads_schema[c.column]) for c in cfg.custom]
     fit_names = [n for n, _, _ in FIT_FEATURES if n not in cfg.exclude]

@@ -271,15 +271,22 @@ def _prior_opportunities(
 
 
 def active_leads(
-    activities: pl.LazyFrame, snapshots: list[datetime], cfg: FeaturesConfig
+    activities: pl.LazyFrame,
+    snapshots: list[datetime],
+    cfg: FeaturesConfig,
+    among: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """(lead_id, snapshot_at): every lead with positive activity in the largest window before a
     snapshot. Over all leads, not just the examples, so training counts colleagues the way
-    scoring does (leads already in sales, or sampled out, still count as colleagues)."""
+    scoring does (leads already in sales, or sampled out, still count as colleagues).
+    `among` (lead_id) limits the search to the leads whose activity can matter.
+    """
     span = timedelta(days=max(cfg.windows_days))
     acts = activities.filter(~pl.col("activity_type").is_in(cfg.negative_activity_types)).select(
         "lead_id", "occurred_at"
     )
+    if among is not None:
+        acts = acts.join(among, on="lead_id", how="semi")
     if len(snapshots) == 1:
         snap = snapshots[0]
         found = acts.filter(

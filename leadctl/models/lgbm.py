@@ -71,7 +71,13 @@ class BinaryModel:
         valid = lgb.Dataset(X_val, label=y_val.astype(np.float64), reference=train)
         callbacks: list[Callable[..., Any]] = []
         if len(np.unique(y_val)) == 2:
-            callbacks.append(lgb.early_stopping(self.cfg.early_stopping_rounds, verbose=False))
+            callbacks.append(
+                lgb.early_stopping(
+                    self.cfg.early_stopping_rounds,
+                    verbose=False,
+                    min_delta=self.cfg.early_stopping_min_delta,
+                )
+            )
         self.booster_ = lgb.train(
             params,
             train,

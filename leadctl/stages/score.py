@@ -218,13 +218,18 @@ def score_ml(
     """Calibrated fit / engagement / propensity for every row, in batches; reasons for the top."""
     n = frame.height
     probs = {k: np.zeros(n, dtype=np.float64) for k in KINDS}
+    # Fit and engagement features are subsets of the propensity features (same categories):
+    # encode each batch once and hand every model its columns.
+    everything = model.features["propensity"]
+    position = {f.name: i for i, f in enumerate(everything)}
+    columns = {k: [position[f.name] for f in model.features[k]] for k in KINDS}
     for start in range(0, n, cfg.batch_size):
-        batch = frame.slice(start, cfg.batch_size)
+        X = encode(frame.slice(start, cfg.batch_size), everything)
         for kind in KINDS:
-            raw = predict_raw(
-                model.boosters[kind], encode(batch, model.features[kind]), cfg.num_threads
-            )
-            probs[kind][start : start + batch.height] = apply_calibrator(
+            cols = columns[kind]
+            part = X if cols == list(range(X.shape[1])) else np.ascontiguousarray(X[:, cols])
+            raw = predict_raw(model.boosters[kind], part, cfg.num_threads)
+            probs[kind][start : start + X.shape[0]] = apply_calibrator(
                 model.calibration[kind]["calibrator"], raw
             )
     scaled = {k: _scale(probs[k], model.calibration[k]["reference"], cfg) for k in KINDS}

@@ -8,8 +8,8 @@ metrics, and the model card. No file I/O: the command writes what this returns.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -70,34 +70,29 @@ def label_definition(cfg: TrainConfig, group: str) -> str:
     return f"an opportunity for {group} {what} within {lab.horizon_days} days for {who}"
 
 
-def _sample_leads(examples: pl.LazyFrame, cfg: TrainConfig) -> pl.LazyFrame:
-    """Keep every k-th lead (by lead_id) when a group has more examples than max_training_rows.
+def sample_leads(leads: pl.LazyFrame, snaps: list[datetime], cfg: TrainConfig) -> pl.LazyFrame:
+    """Every k-th lead (by lead_id) when the examples could exceed max_training_rows per group.
 
-    Sampling whole leads, before any feature is built, bounds training memory and keeps the
-    base rate (so calibration stays right); the choice is deterministic.
+    The bound is the number of leads known at each snapshot, summed over snapshots; sampling
+    whole leads before labels and features are built bounds training memory and keeps the base
+    rate (so calibration stays right). Deterministic.
     """
     limit = cfg.max_training_rows
     if limit is None:
-        return examples
-    largest = examples.group_by("product_group").agg(pl.len().alias("n")).select(pl.col("n").max())
-    rows = largest.collect().item() or 0
-    if rows <= limit:
-        return examples
-    step = -(-rows // limit)
+        return leads
+    bound = leads.select(sum((pl.col("created_at") < s).sum() for s in snaps)).collect().item()
+    if (bound or 0) <= limit:
+        return leads
+    step = -(-int(bound) // limit)
     kept = (
-        examples.select("lead_id")
-        .unique()
+        leads.select("lead_id")
         .sort("lead_id")
         .with_row_index("_i")
         .filter(pl.col("_i") % step == 0)
         .select("lead_id")
     )
-    log.info(
-        "training examples sampled: every %d-th lead (%d rows in the largest group)", step, rows
-    )
-    return examples.join(kept, on="lead_id", how="semi").sort(
-        ["product_group", "snapshot_at", "lead_id"]
-    )
+    log.info("training leads sampled: every %d-th lead (up to %d rows a group)", step, bound)
+    return leads.join(kept, on="lead_id", how="semi")
 
 
 def prepare(
@@ -122,7 +117,9 @@ def prepare(
     dates = snapshot_dates(as_of, cfg.label, cfg.snapshots)
     snaps = [cutoff(d) for d in dates]
     acct = account_keys(tables.leads, tables.accounts)
-    examples = _sample_leads(training_examples(tables, groups, dates, cfg.label, acct), cfg)
+    sampled = replace(tables, leads=sample_leads(tables.leads, snaps, cfg))
+    # Small once sampled, and read once per group: collected here.
+    examples = training_examples(sampled, groups, dates, cfg.label, acct).collect().lazy()
     types = E.activity_vocabulary(tables.activities, cfg.features, max(snaps))
     keys = examples.select("lead_id", "product_group", "snapshot_at")
     frames = build_features(

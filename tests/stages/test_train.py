@@ -218,27 +218,20 @@ def test_larger_sample_recovers_the_signal(tmp_path, n_leads):
 
 
 def test_sampling_keeps_whole_leads_and_the_base_rate():
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from leadctl.config.scoring import TrainConfig
 
     snaps = [datetime(2026, m, 1, tzinfo=UTC) for m in (1, 2, 3)]
-    rows = [
-        {"lead_id": f"L{i:04d}", "product_group": "A", "snapshot_at": s, "label": i % 10 == 0}
-        for i in range(1000)
-        for s in snaps
-    ]
-    examples = pl.DataFrame(rows).lazy()
-    cfg = TrainConfig(max_training_rows=1000)
-    kept = stage._sample_leads(examples, cfg).collect()
-    assert (
-        kept.height == 1002 and kept["lead_id"].n_unique() == 334
-    )  # every 3rd lead, all snapshots
-    assert kept.group_by("lead_id").len()["len"].unique().to_list() == [3]
-    assert kept["label"].mean() == pytest.approx(0.1, abs=0.01)
-    assert (
-        stage._sample_leads(examples, TrainConfig(max_training_rows=3000)).collect().height == 3000
-    )
-    assert (
-        stage._sample_leads(examples, TrainConfig(max_training_rows=None)).collect().height == 3000
-    )
+    leads = pl.DataFrame(
+        {
+            "lead_id": [f"L{i:04d}" for i in range(1000)],
+            "created_at": [snaps[0] - timedelta(days=1)] * 1000,
+        }
+    ).lazy()
+    kept = stage.sample_leads(leads, snaps, TrainConfig(max_training_rows=1000)).collect()
+    assert kept.height == 334  # up to 3,000 rows a group: every 3rd lead
+    assert kept["lead_id"].to_list()[:3] == ["L0000", "L0003", "L0006"]
+    for limit in (3000, None):
+        same = stage.sample_leads(leads, snaps, TrainConfig(max_training_rows=limit)).collect()
+        assert same.height == 1000
