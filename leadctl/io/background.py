@@ -91,9 +91,17 @@ class BackgroundParquetWriter:
     writer thread, in order. `close()` waits for everything and raises any error it met."""
 
     def __init__(
-        self, path: Path, schema: pa.Schema, *, compression: str = "zstd", depth: int = 2
+        self,
+        path: Path,
+        schema: pa.Schema,
+        *,
+        compression: str = "zstd",
+        use_dictionary: bool | list[str] = True,
+        depth: int = 2,
     ) -> None:
-        self._writer = pq.ParquetWriter(path, schema, compression=compression)
+        self._writer = pq.ParquetWriter(
+            path, schema, compression=compression, use_dictionary=use_dictionary
+        )
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._thread = threading.Thread(

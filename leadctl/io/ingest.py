@@ -88,8 +88,9 @@ def _drop_duplicate_keys(canonical: Path, table: str, mapping: Mapping) -> pl.Da
     sources.update({name: extra.source for name, extra in mapping.extras})
     return dupes_df.select(
         pl.col("_row"),
-        (pl.lit(f"duplicate {key} (first seen at row ") + pl.col("_first").cast(pl.String) + ")")
-        .alias("_reason"),
+        (
+            pl.lit(f"duplicate {key} (first seen at row ") + pl.col("_first").cast(pl.String) + ")"
+        ).alias("_reason"),
         *[pl.col(name).cast(pl.String).alias(src) for name, src in sources.items()],
     )
 
@@ -122,11 +123,13 @@ def ingest_table(
                         rejects.append(mapped.rejects)
                     arrow = mapped.valid.to_arrow()
                     if writer is None:
-                        writer = BackgroundParquetWriter(tmp, arrow.schema, compression="zstd")
+                        writer = BackgroundParquetWriter(
+                            tmp, arrow.schema, use_dictionary=_dictionary_columns(mapped.valid)
+                        )
                     writer.write_table(arrow)
             if writer is None:
                 empty = _empty_canonical(table, mapping)
-                writer = BackgroundParquetWriter(tmp, empty.to_arrow().schema, compression="zstd")
+                writer = BackgroundParquetWriter(tmp, empty.to_arrow().schema)
         finally:
             if writer is not None:
                 writer.close()
@@ -151,6 +154,16 @@ def ingest_table(
     elif reject_file.exists():
         reject_file.unlink()
     return report
+
+
+def _dictionary_columns(first: pl.DataFrame) -> list[str]:
+    """Text columns worth dictionary-encoding: few distinct values in the first batch (types,
+    stages, countries). Ids, e-mails and names are not: trying costs a third of the write."""
+    return [
+        name
+        for name, dtype in first.schema.items()
+        if dtype == pl.String and first[name].n_unique() <= max(1, first.height // 10)
+    ]
 
 
 def _empty_canonical(table: str, mapping: Mapping) -> pl.DataFrame:

@@ -276,7 +276,9 @@ def map_batch(
     """Rename and parse one batch; `rows` holds each row's number in the source file.
 
     Each column's text and typed value are computed once and kept, then the reject reasons and
-    null-out flags are read off them (a value is never parsed twice).
+    null-out flags are read off them (a value is never parsed twice). A column whose export type
+    already is the canonical one is taken as it is: it cannot be unreadable, so only a required
+    one needs its text (to see whether it is blank).
     """
     tz = cfg.timezone or tz
     schema = batch.schema
@@ -284,18 +286,25 @@ def map_batch(
     specs = [(spec.name, spec.dtype, src, spec.required) for spec, src in mapping.columns]
     specs += [(name, _EXTRA_TYPES[e.type], e.source, False) for name, e in mapping.extras]
     present = [(name, dtype, src, req) for name, dtype, src, req in specs if src is not None]
-    texts = batch.select([_text(src, cfg, name).alias(name) for name, _, src, _ in present])
     direct: list[pl.Expr] = []
     parsed: list[pl.Expr] = []
     temporal: list[tuple[str, pl.DataType]] = []
-    for name, dtype, source, _ in present:
+    as_is: set[str] = set()  # export type == canonical type: the value is the cell itself
+    text_exprs: list[pl.Expr] = []
+    for name, dtype, source, required in present:
         typed = _typed_source(source, dtype, schema, tz)
         if typed is not None and name not in cfg.values:
             direct.append(typed.alias(name))
+            if schema[source] == dtype and not isinstance(dtype, pl.Datetime):
+                as_is.add(name)
+                if not required:
+                    continue
         elif dtype == pl.Date or isinstance(dtype, pl.Datetime):
             temporal.append((name, dtype))
         else:
             parsed.append(_parse(pl.col(name), dtype, cfg, tz, name).alias(name))
+        text_exprs.append(_text(source, cfg, name).alias(name))
+    texts = batch.select(text_exprs)
     typed_values: dict[str, pl.Series] = {}
     if direct:
         typed_values.update(batch.select(direct).to_dict())
@@ -313,42 +322,51 @@ def map_batch(
 
     checks: dict[str, pl.Series] = {}
     reasons: list[pl.Expr] = []
-    optional: list[str] = []
+    nullable: list[tuple[str, str]] = []  # optional columns that can be nulled: (name, flag)
     for i, (name, dtype, _, required) in enumerate(present):
-        text = texts.get_column(name)
-        checks[f"bad{i}"] = text.is_not_null() & values.get_column(name).is_null()
+        if name not in as_is:
+            text = texts.get_column(name)
+            checks[f"bad{i}"] = text.is_not_null() & values.get_column(name).is_null()
         if required:
-            checks[f"missing{i}"] = text.is_null()
+            checks[f"missing{i}"] = texts.get_column(name).is_null()
             reasons.append(
                 pl.when(pl.col(f"missing{i}")).then(pl.lit(f"{name}: missing (required)"))
             )
-            reasons.append(pl.when(pl.col(f"bad{i}")).then(pl.lit(f"{name}: {_unreadable(dtype)}")))
-        else:
-            optional.append(name)
+            if name not in as_is:
+                reasons.append(
+                    pl.when(pl.col(f"bad{i}")).then(pl.lit(f"{name}: {_unreadable(dtype)}"))
+                )
+        elif name not in as_is:
+            nullable.append((name, f"bad{i}"))
     flags = pl.DataFrame(checks, height=n)
-    reason = (
-        flags.select(
-            pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias("_reason")
-        ).to_series()
-        if reasons
-        else pl.repeat(None, n, dtype=pl.String, eager=True).alias("_reason")
+    required_flags = [c for c in checks if c.startswith("missing")]
+    required_flags += [f"bad{i}" for i, p in enumerate(present) if p[3] and p[0] not in as_is]
+    reject_mask = (
+        flags.select(pl.any_horizontal(required_flags).alias("_reject")).to_series()
+        if required_flags and n
+        else pl.repeat(False, n, dtype=pl.Boolean, eager=True)
     )
-    reject_mask = reason.is_not_null() & (reason != "")
-    keep = ~reject_mask
+    rejected = int(reject_mask.sum())
     nulled: dict[str, int] = {}
-    if optional and n and keep.any():
-        bad_cols = [f"bad{i}" for i, (name, *_rest) in enumerate(present) if name in optional]
-        counts = flags.filter(keep).select([pl.col(c).sum() for c in bad_cols]).row(0)
-        nulled = {name: int(v) for name, v in zip(optional, counts, strict=True) if v}
-    valid = values.filter(keep)
-    rejects = (
-        batch.with_columns(rows.alias("_row"), reason)
-        .filter(reject_mask)
-        .select(
-            pl.col("_row"), pl.col("_reason"), pl.all().exclude("_row", "_reason").cast(pl.String)
+    if nullable and rejected < n:
+        kept_flags = flags.filter(~reject_mask) if rejected else flags
+        counts = kept_flags.select([pl.col(flag).sum() for _, flag in nullable]).row(0)
+        nulled = {name: int(v) for (name, _), v in zip(nullable, counts, strict=True) if v}
+    others = pl.all().exclude("_row", "_reason").cast(pl.String)
+    if not rejected:
+        empty = batch.head(0).with_columns(
+            rows.head(0).alias("_row"), pl.lit(None, pl.String).alias("_reason")
         )
+        return MappedBatch(values, empty.select(pl.col("_row"), pl.col("_reason"), others), nulled)
+    reason = pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias("_reason")
+    bad_rows = flags.filter(reject_mask).select(reason).to_series()
+    rejects = (
+        batch.with_columns(rows.alias("_row"))
+        .filter(reject_mask)
+        .with_columns(bad_rows)
+        .select(pl.col("_row"), pl.col("_reason"), others)
     )
-    return MappedBatch(valid, rejects, nulled)
+    return MappedBatch(values.filter(~reject_mask), rejects, nulled)
 
 
 def _unreadable(dtype: pl.DataType) -> str:

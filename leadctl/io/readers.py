@@ -165,7 +165,9 @@ def _parquet_batches(
 ) -> Iterator[pl.DataFrame]:
     rename = names != dataset.schema.names
     try:
-        for batch in dataset.to_batches(batch_size=200_000, use_threads=False):
+        # Threads decode columns in parallel; batches still come in file order. (Single-threaded
+        # batching was 2-3x slower in wall and CPU time on a 23 M-row export.)
+        for batch in dataset.to_batches(batch_size=200_000, use_threads=True):
             df = pl.from_arrow(batch.rename_columns(names) if rename else batch)
             assert isinstance(df, pl.DataFrame)
             yield df
