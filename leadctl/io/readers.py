@@ -56,7 +56,7 @@ def detect_format(cfg: TableConfig) -> str:
 
 def detect_encoding(path: Path, configured: str) -> str:
     """UTF-8 (with or without BOM), UTF-16 with a BOM, else cp1252 (as Excel writes) when the
-    bytes are not UTF-8."""
+    bytes are not UTF-8, else latin-1 (which reads any byte)."""
     if configured != "auto":
         return configured
     with open(path, "rb") as handle:
@@ -65,9 +65,13 @@ def detect_encoding(path: Path, configured: str) -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"  # Excel's "Unicode Text"; the codec reads the byte order from the BOM
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    try:  # a whole file read must end on a complete character; a 1 MiB sniff may cut one
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < _SNIFF_BYTES)
     except UnicodeDecodeError:
+        try:
+            head.decode("cp1252")
+        except UnicodeDecodeError:  # bytes cp1252 leaves undefined (0x81, 0x8d ...): not Excel
+            return "latin-1"
         return "cp1252"
     return "utf-8"
 
@@ -158,6 +162,16 @@ def _csv_batches(
             yield df
     except pa.ArrowInvalid as exc:
         raise InputError(f"{table}: cannot parse {path}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(_undecodable(exc, path, table)) from None
+
+
+def _undecodable(exc: UnicodeDecodeError, path: Path, table: str) -> str:
+    byte = exc.object[exc.start : exc.start + 1].hex()
+    return (
+        f"{table}: cannot read {path} as {exc.encoding}: byte 0x{byte} is not a character in "
+        f"that encoding; set inputs.tables.{table}.encoding to the export's encoding"
+    )
 
 
 def _parquet_batches(
@@ -197,6 +211,8 @@ def open_source(cfg: TableConfig, table: str) -> RawSource:
         return source
     except PermissionError:
         raise InputError(f"{table}: cannot read {path}: permission denied") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(_undecodable(exc, path, table)) from None
     except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "Empty CSV file" in message:
