@@ -48,7 +48,8 @@ def run_polars(
     recycled: str,
     disqualified: str,
 ) -> tuple[dict[str, float], pl.DataFrame, pl.DataFrame]:
-    """leadctl's own engagement functions, lazily planned and collected together."""
+    """leadctl's own engagement functions, called the way `build_features` calls them for
+    scoring (one snapshot): the per-type summary materialised once and shared."""
     start = time.perf_counter()
     snap = cutoff(as_of)
     leads = _scan(canonical, "leads")
@@ -60,15 +61,20 @@ def run_polars(
         .with_columns(snapshot_at=pl.lit(snap, dtype=pl.Datetime("us", "UTC")))
     )
     keys = lead_keys.join(pl.LazyFrame({"product_group": groups}), how="cross").select(E.GROUP_KEYS)
+    acct = pl.scan_parquet(acct_file)
     events = E.point_in_time_events(activities, lead_keys, [snap], cfg.lookback_days)
+    summary = E.type_summary(events, cfg).collect(engine="streaming").lazy()
+    active = E.active_leads(activities, [snap], cfg) if cfg.buying_group else None
     base = E.base_engagement(
         events,
         lead_keys,
         types,
         cfg,
         created=leads.select("lead_id", "created_at"),
-        account_keys=pl.scan_parquet(acct_file),
+        account_keys=acct,
         opportunities=_scan(canonical, "opportunities"),
+        summary=summary,
+        active=active,
     )
     group = E.group_engagement(
         events,
@@ -77,6 +83,7 @@ def run_polars(
         stage_history=_scan(canonical, "stage_history"),
         recycled_stage=recycled,
         disqualified_stage=disqualified,
+        summary=summary,
     )
     base_df, group_df = pl.collect_all([base, group])
     return {"seconds": time.perf_counter() - start}, base_df, group_df
