@@ -23,6 +23,7 @@ from leadctl.cli_common import (
     print_json,
     workspace,
 )
+from leadctl.errors import InputError
 from leadctl.io.writers import write_json
 from leadctl.lock import run_lock
 from leadctl.logs import is_quiet
@@ -81,7 +82,14 @@ def run(
     with run_lock(ws.cfg.output.dir, label=f"as-of {ws.as_of}"):
         # A manifest says "this night is complete": an earlier run's must not outlive a re-run
         # that fails or is killed half-way through rewriting the night's files.
-        ws.output("manifest.json").unlink(missing_ok=True)
+        manifest_path = ws.output("manifest.json")
+        try:
+            manifest_path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"cannot replace {manifest_path}: {exc.strerror or exc}; make {ws.run_dir} "
+                "writable or choose another output directory (output.dir / --out)"
+            ) from None
         if show_progress:
             with Progress(
                 SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
