@@ -94,7 +94,9 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except LeadctlError as exc:
-            err_console.print(f"[bold red]Error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[bold red]Error:[/] {exc}", markup=True, highlight=False, soft_wrap=True
+            )
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
@@ -115,3 +117,10 @@ def handle_errors(func: F) -> F:
 def print_json(data: Any) -> None:
     """Machine-readable summary on stdout."""
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def print_warnings(warnings: list[str], *, label: str = "warning") -> None:
+    """Each warning on its own yellow-labelled line (never markup-interpreted)."""
+    for warning in warnings:
+        console.print(f"[yellow]{label}:[/] ", end="")
+        console.print(str(warning), highlight=False, markup=False)

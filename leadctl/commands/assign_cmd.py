@@ -26,6 +26,7 @@ from leadctl.cli_common import (
     console,
     handle_errors,
     print_json,
+    print_warnings,
     workspace,
 )
 from leadctl.errors import InputError
@@ -286,8 +287,7 @@ def render_assign(summary: dict[str, Any]) -> None:
         for reason, n in summary["overflow_by_reason"].items():
             over.add_row(reason, f"{n:,}")
         console.print(over)
-    for warning in summary.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    print_warnings(summary.get("warnings", []))
 
 
 @app.command("assign")

@@ -23,6 +23,7 @@ from leadctl.cli_common import (
     console,
     handle_errors,
     print_json,
+    print_warnings,
     workspace,
 )
 from leadctl.config.expire import persistence_criteria
@@ -196,8 +197,7 @@ def render_expire(summary: dict[str, Any]) -> None:
         for rep, counts in sorted(data["reps"].items()):
             table.add_row(Text(f"  {rep}"), *cells(counts))
     console.print(table)
-    for warning in summary.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    print_warnings(summary.get("warnings", []))
 
 
 @app.command("expire")

@@ -29,6 +29,7 @@ from leadctl.cli_common import (
     console,
     handle_errors,
     print_json,
+    print_warnings,
     workspace,
 )
 from leadctl.errors import InputError
@@ -293,8 +294,7 @@ def render_report(summary: dict[str, Any]) -> None:
         )
     if groups:
         console.print(keys)
-    for warning in summary.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    print_warnings(summary.get("warnings", []))
     console.print(
         f"Report: {summary['report']}  (tables in {summary['tables_dir']})", highlight=False
     )

@@ -53,9 +53,13 @@ def _render(manifest: dict[str, Any], run_dir: str) -> None:
     for name in manifest["stage_order"]:
         table.add_row(name, f"{manifest['durations_seconds'][name]:.2f}")
     console.print(table)
-    for warning in manifest["warnings"]:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    console.print(f"Outputs: {run_dir}  (manifest.json lists every file and count)", highlight=False)
+    if manifest["warnings"]:
+        console.print(
+            f"[yellow]{len(manifest['warnings'])} warning(s)[/] (listed above and in manifest.json)"
+        )
+    console.print(
+        f"Outputs: {run_dir}  (manifest.json lists every file and count)", highlight=False
+    )
 
 
 @app.command()
@@ -92,7 +96,10 @@ def run(
             ) from None
         if show_progress:
             with Progress(
-                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=console,
             ) as progress:
                 task = progress.add_task("starting", total=None)
 
