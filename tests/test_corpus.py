@@ -34,6 +34,10 @@ from corpus.support import (
 from leadctl.config import load_config
 from leadctl.schemas import PRIMARY_KEYS
 
+# A reject names its column ("created_at: missing (required)"), or what was wrong with the record.
+NAMED_REASON = re.compile(
+    r"^(\w+: |malformed CSV record: |duplicate \w+ \(first seen at row \d+\))"
+)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 KEY_OF = {**PRIMARY_KEYS, "activities": "lead_id", "stage_history": "lead_id",
           "sales_touches": "lead_id"}  # fmt: skip
@@ -86,6 +90,9 @@ def _check_rejects(outcome: Outcome, expected: dict[str, Any]) -> None:
         assert rejected == counts.get(table, 0), f"{table}: {rejected} rejects"
         if table in expected.get("valid", {}):
             assert valid == expected["valid"][table]
+        reasons = read_rejects(outcome.run_dir, table)["_reason"].to_list()
+        unnamed = [r for r in reasons if not NAMED_REASON.match(r)]
+        assert not unnamed, f"{table}: reject reasons that name no column: {unnamed}"
     for table, rows in expected.get("reject_rows", {}).items():
         got = sorted(int(r) for r in read_rejects(outcome.run_dir, table)["_row"].to_list())
         assert got == rows, f"{table}: rejected rows {got}, expected {rows}"
