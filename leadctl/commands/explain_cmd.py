@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from leadctl.cli_common import (
     DEFAULT_CONFIG,
@@ -63,7 +65,7 @@ def _value(value: Any) -> str:
 def render_explain(result: dict[str, Any]) -> None:
     for group, g in result["groups"].items():
         console.print(
-            f"[bold]{result['lead_id']} · {group}[/]  score {g['score']:.1f}  "
+            f"[bold]{escape(result['lead_id'])} · {escape(group)}[/]  score {g['score']:.1f}  "
             f"fit {g['fit_score']:.1f}  "
             f"engagement {g['engagement_score']:.1f}  propensity {g['propensity']:.3f}  "
             f"({g['model_kind']} {g['model_version']})",
@@ -77,15 +79,17 @@ def render_explain(result: dict[str, Any]) -> None:
             c = item["contribution"]
             style = "green" if c > 0 else "red" if c < 0 else ""
             table.add_row(
-                item["label"],
-                _value(item["value"]),
+                Text(item["label"]),
+                Text(_value(item["value"])),
                 f"[{style}]{c:+.3f}[/]" if style else f"{c:+.3f}",
             )
         console.print(table)
-        for text in g["reasons_for"]:
-            console.print(f"  [green]+[/] {text}", highlight=False)
-        for text in g["reasons_against"]:
-            console.print(f"  [red]-[/] {text}", highlight=False)
+        for sign, style, texts in (
+            ("+", "green", g["reasons_for"]),
+            ("-", "red", g["reasons_against"]),
+        ):
+            for text in texts:
+                console.print(Text.assemble("  ", (sign, style), " ", text), highlight=False)
 
 
 @app.command()

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from leadctl.cli_common import (
     DEFAULT_CONFIG,
@@ -23,6 +24,7 @@ from leadctl.cli_common import (
     console,
     handle_errors,
     print_json,
+    print_warnings,
     workspace,
 )
 from leadctl.commands.train_cmd import tables_of
@@ -105,7 +107,7 @@ def render_score(summary: dict[str, Any]) -> None:
     for group, g in summary["groups"].items():
         psi = g.get("propensity_psi")
         table.add_row(
-            group,
+            Text(group),
             g["model_kind"],
             g["model_version"],
             f"{g['rows']:,}",
@@ -115,8 +117,7 @@ def render_score(summary: dict[str, Any]) -> None:
             "-" if psi is None else f"{psi:.3f}",
         )
     console.print(table)
-    for warning in summary.get("warnings", []):
-        console.print(f"[yellow]note:[/] {warning}", highlight=False)
+    print_warnings(summary.get("warnings", []), label="note")
     console.print(f"Wrote {summary['rows_out']:,} rows to {summary['output']}", highlight=False)
 
 

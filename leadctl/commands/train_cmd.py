@@ -12,7 +12,9 @@ from typing import Annotated, Any
 
 import polars as pl
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from leadctl.cli_common import (
     DEFAULT_CONFIG,
@@ -25,6 +27,7 @@ from leadctl.cli_common import (
     console,
     handle_errors,
     print_json,
+    print_warnings,
     workspace,
 )
 from leadctl.config import config_hash
@@ -160,7 +163,7 @@ def render_train(summary: dict[str, Any]) -> None:
         m = g.get("metrics", {})
         prop = m.get("propensity", {})
         table.add_row(
-            group,
+            Text(group),
             g["status"],
             _fmt(g.get("rows"), "{:,}"),
             _fmt(g.get("positive_leads"), "{:,}"),
@@ -175,21 +178,24 @@ def render_train(summary: dict[str, Any]) -> None:
         )
     console.print(table)
     for group, g in summary["groups"].items():
+        # Group names, columns and categories come from the data: never read as rich markup.
         if g.get("label"):
-            console.print(f"[bold]{group}[/] label: {g['label']}", highlight=False)
+            console.print(f"[bold]{escape(group)}[/] label: {escape(g['label'])}", highlight=False)
         if g.get("top_features"):
-            console.print(f"  top features: {', '.join(g['top_features'])}", highlight=False)
+            console.print(
+                f"  top features: {escape(', '.join(g['top_features']))}", highlight=False
+            )
         if g.get("excluded"):
             console.print(
-                f"  [yellow]excluded (leakage):[/] {', '.join(g['excluded'])}", highlight=False
+                f"  [yellow]excluded (leakage):[/] {escape(', '.join(g['excluded']))}",
+                highlight=False,
             )
         if g["status"] == "refused":
             console.print(
-                f"  [yellow]refused:[/] {g['reason']}; scoring uses the points model",
+                f"  [yellow]refused:[/] {escape(g['reason'])}; scoring uses the points model",
                 highlight=False,
             )
-    for warning in summary.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    print_warnings(summary.get("warnings", []))
 
 
 @app.command()

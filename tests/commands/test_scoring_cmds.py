@@ -285,3 +285,56 @@ def test_flat_export_trains_and_scores_through_config_alone(tmp_path):
         for rs in with_reasons["reasons_for"]
         for r in rs
     )
+
+
+def test_renderers_print_data_with_brackets_literally(capsys):
+    """Group names, titles and reasons come from CRM data; '[...]' must not be read as markup."""
+    from leadctl.commands.explain_cmd import render_explain
+    from leadctl.commands.train_cmd import render_train
+
+    render_explain(
+        {
+            "lead_id": "L[1]",
+            "groups": {
+                "[bold]G": {
+                    "score": 90.0,
+                    "fit_score": 80.0,
+                    "engagement_score": 70.0,
+                    "propensity": 0.2,
+                    "model_kind": "points",
+                    "model_version": "points-x",
+                    "contribution_unit": "points",
+                    "contributions": [
+                        {
+                            "feature": "seniority",
+                            "label": "Seniority",
+                            "value": "[red]VP",
+                            "contribution": 1.0,
+                        }
+                    ],
+                    "reasons_for": ["Title: Director [EMEA]"],
+                    "reasons_against": ["[/] odd"],
+                }
+            },
+        }
+    )
+    render_train(
+        {
+            "as_of": "2026-11-20",
+            "models_dir": "m",
+            "warnings": ["feature [x] excluded"],
+            "groups": {"[G]": {"status": "refused", "reason": "only [3] leads", "label": "l [1]"}},
+        }
+    )
+    out = capsys.readouterr().out
+    for text in (
+        "L[1]",
+        "[bold]G",
+        "[red]VP",
+        "Title: Director [EMEA]",
+        "[/] odd",
+        "feature [x] excluded",
+        "only [3] leads",
+        "l [1]",
+    ):
+        assert text in out, text
