@@ -566,3 +566,76 @@ def no_reps_table() -> Case:
     del c.config["inputs"]["tables"]["reps"]
     c.expect(assigned=0)
     return c
+
+
+# --- routing and rating modes ---------------------------------------------------------------------
+
+
+def _distribution(name: str, mode: str) -> Case:
+    c = Case(
+        name,
+        f"Teams distribute {mode} over two nights: the second night reads the first one's "
+        "balance memory.",
+    )
+    teams = deepcopy(BASE_CONFIG["assign"]["teams"])
+    for team in teams:
+        team["distribution"] = mode
+    c.configure({"assign": {"teams": teams}})
+    c.expect(setup=[{"pre_run": "config.yaml", "as_of": "2026-11-19"}])
+    return c
+
+
+@case
+def load_balanced_two_nights() -> Case:
+    return _distribution("load_balanced_two_nights", "load_balanced")
+
+
+@case
+def value_balanced_two_nights() -> Case:
+    return _distribution("value_balanced_two_nights", "value_balanced")
+
+
+@case
+def account_mode() -> Case:
+    c = Case(
+        "account_mode",
+        "One owner per lead and all verified leads of an account routed together.",
+    )
+    c.configure({"assign": {"account_mode": True, "owner_scope": "lead"}})
+    return c
+
+
+@case
+def override_rules() -> Case:
+    c = Case(
+        "override_rules",
+        "A live override rule (demo requests) and one past its review date: the expired rule "
+        "stops applying and the night says so.",
+    )
+    c.configure(
+        {
+            "rate": {
+                "overrides": [
+                    {
+                        "name": "demo-requests",
+                        "owner": "Product marketing",
+                        "review_by": "2026-12-31",
+                        "conditions": [
+                            {"kind": "activity", "types": ["Request Demo"], "within_days": 30}
+                        ],
+                        "action": "fast_track",
+                        "sla_tier": "fast_track",
+                    },
+                    {
+                        "name": "old-cto-rule",
+                        "owner": "Sales ops",
+                        "review_by": "2026-01-01",
+                        "conditions": [{"kind": "field", "field": "title", "regex": "(?i)cto"}],
+                        "action": "standard",
+                    },
+                ]
+            }
+        }
+    )
+    c.expect(message=["old-cto-rule", "review date"])
+    return c
