@@ -103,3 +103,25 @@ def apply_calibrator(cal: dict[str, Any], raw: np.ndarray) -> np.ndarray:
     raise ModelError(
         f"unknown calibration method {method!r} in calibration.json; retrain with `leadctl train`"
     )
+
+
+def plateau_position(cal: dict[str, Any], raw: np.ndarray) -> np.ndarray | None:
+    """Where each raw output lies (0..1) on the isotonic plateau it is calibrated to.
+
+    Isotonic calibration maps whole ranges of raw outputs to one probability; this position
+    lets a percentile scale keep the model's ranking inside a plateau, using only the model's
+    own knots (so a lead's score never depends on which other leads are scored with it).
+    None for calibrations without plateaus.
+    """
+    if cal.get("method") != "isotonic":
+        return None
+    x = np.asarray(cal["x"], dtype=np.float64)
+    y = np.asarray(cal["y"], dtype=np.float64)
+    raw = np.asarray(raw, dtype=np.float64)
+    value = np.interp(raw, x, y)
+    left = np.clip(np.searchsorted(y, value, side="left"), 0, len(x) - 1)
+    right = np.clip(np.searchsorted(y, value, side="right") - 1, 0, len(x) - 1)
+    a, b = x[left], x[right]
+    width = b - a
+    safe = np.where(width > 0, width, 1.0)
+    return np.where(width > 0, (raw - a) / safe, 0.5)

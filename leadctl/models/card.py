@@ -117,15 +117,23 @@ def reference_quantiles(values: np.ndarray) -> list[float]:
     return [float(q) for q in np.quantile(v, np.linspace(0, 1, REFERENCE_POINTS))]
 
 
-def to_percentile(values: np.ndarray, reference: list[float]) -> np.ndarray:
-    """0-100: the share of the reference population scoring below (ties count half)."""
+def to_percentile(
+    values: np.ndarray, reference: list[float], *, position: np.ndarray | None = None
+) -> np.ndarray:
+    """0-100: the share of the reference population scoring below.
+
+    A value the reference holds several times spans a range of percentiles. Ties take the
+    middle of that range, or, with `position` (0..1 per value, e.g. where the raw model output
+    lies on a calibration plateau), that point of the range.
+    """
     ref = np.asarray(reference, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     if len(ref) == 0:
         return v * 100.0
-    lo = np.searchsorted(ref, v, side="left")
-    hi = np.searchsorted(ref, v, side="right")
-    return 100.0 * (lo + hi) / 2.0 / len(ref)
+    lo = np.searchsorted(ref, v, side="left").astype(np.float64)
+    hi = np.searchsorted(ref, v, side="right").astype(np.float64)
+    where = np.full(len(v), 0.5) if position is None else np.clip(position, 0.0, 1.0)
+    return 100.0 * (lo + (hi - lo) * where) / len(ref)
 
 
 def library_versions() -> dict[str, str]:

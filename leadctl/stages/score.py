@@ -24,7 +24,7 @@ from leadctl.features.snapshots import UTC_DT, Tables, cutoff
 from leadctl.features.spec import Feature, encode, feature_defs, settings, spec_differences
 from leadctl.models import card as C
 from leadctl.models import points as P
-from leadctl.models.calibration import apply_calibrator
+from leadctl.models.calibration import apply_calibrator, plateau_position
 from leadctl.models.lgbm import contributions, predict_raw
 from leadctl.models.reasons import merge_title, phrase, reason_lists
 from leadctl.models.store import KINDS, LoadedModel
@@ -158,9 +158,18 @@ def _group_frame(data: Scorable, group: str) -> pl.DataFrame:
     return data.base.hstack(pg.drop("lead_id", "snapshot_at", "product_group").get_columns())
 
 
-def _scale(p: np.ndarray, reference: list[float], cfg: ScoreConfig) -> np.ndarray:
+def _scale(
+    p: np.ndarray,
+    reference: list[float],
+    cfg: ScoreConfig,
+    *,
+    position: np.ndarray | None = None,
+) -> np.ndarray:
+    """0-100 score. Percentile scale: leads on one calibration plateau are spread over the
+    plateau's percentile span by their raw output (`position`), so share-based rating cutoffs
+    (A = top 10 %) land where they are set instead of overshooting on ties."""
     if cfg.scale == "percentile":
-        return C.to_percentile(p, reference)
+        return C.to_percentile(p, reference, position=position)
     return 100.0 * p
 
 
@@ -218,6 +227,7 @@ def score_ml(
     """Calibrated fit / engagement / propensity for every row, in batches; reasons for the top."""
     n = frame.height
     probs = {k: np.zeros(n, dtype=np.float64) for k in KINDS}
+    raws = {k: np.zeros(n, dtype=np.float64) for k in KINDS}
     # Fit and engagement features are subsets of the propensity features (same categories):
     # encode each batch once and hand every model its columns.
     everything = model.features["propensity"]
@@ -229,10 +239,19 @@ def score_ml(
             cols = columns[kind]
             part = X if cols == list(range(X.shape[1])) else np.ascontiguousarray(X[:, cols])
             raw = predict_raw(model.boosters[kind], part, cfg.num_threads)
+            raws[kind][start : start + X.shape[0]] = raw
             probs[kind][start : start + X.shape[0]] = apply_calibrator(
                 model.calibration[kind]["calibrator"], raw
             )
-    scaled = {k: _scale(probs[k], model.calibration[k]["reference"], cfg) for k in KINDS}
+    scaled = {
+        k: _scale(
+            probs[k],
+            model.calibration[k]["reference"],
+            cfg,
+            position=plateau_position(model.calibration[k]["calibrator"], raws[k]),
+        )
+        for k in KINDS
+    }
     rows = _select_for_reasons(scaled["propensity"], frame["lead_id"], cfg)
     feats = model.features["propensity"]
     contrib = contributions(

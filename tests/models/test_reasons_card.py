@@ -134,3 +134,22 @@ def test_psi_is_stable_for_step_valued_scores_and_counts():
     counts = rng.poisson(0.7, 5000).astype(float)
     s = C.numeric_summary(counts)
     assert s["edges"] == [0.5, 1.5, 2.5][: len(s["edges"])] and C.psi(s, counts) < 1e-9
+
+
+def test_percentile_places_plateau_ties_by_position_within_the_plateau() -> None:
+    ref = [0.1, 0.2, 0.2, 0.2, 0.2, 0.3]  # a plateau at 0.2 spans percentiles 1/6 .. 5/6
+    values = np.array([0.2, 0.2, 0.2, 0.3])
+    got = C.to_percentile(values, ref, position=np.array([0.0, 0.5, 1.0, 0.5]))
+    np.testing.assert_allclose(got, [100 / 6, 50.0, 500 / 6, 100 * 5.5 / 6])
+    assert list(np.round(C.to_percentile(values, ref)[:3], 6)) == [50.0, 50.0, 50.0]
+
+
+def test_plateau_position_follows_the_raw_output_inside_an_isotonic_step() -> None:
+    from leadctl.models.calibration import plateau_position
+
+    cal = {"method": "isotonic", "x": [0.0, 0.2, 0.4, 0.6, 1.0], "y": [0.01, 0.05, 0.05, 0.05, 0.5]}
+    pos = plateau_position(cal, np.array([0.2, 0.3, 0.6, 0.5, 0.8]))
+    assert pos is not None
+    np.testing.assert_allclose(pos[:4], [0.0, 0.25, 1.0, 0.75])
+    assert pos[4] == 0.5  # between two different knots: no plateau, the middle
+    assert plateau_position({"method": "platt", "a": 1.0, "b": 0.0}, np.array([0.3])) is None
