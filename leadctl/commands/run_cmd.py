@@ -21,6 +21,7 @@ from leadctl.cli_common import (
     console,
     handle_errors,
     print_json,
+    print_warnings,
     workspace,
 )
 from leadctl.errors import InputError
@@ -39,11 +40,16 @@ class Retrain(str, Enum):
 
 
 def _render(manifest: dict[str, Any], run_dir: str) -> None:
+    # Stage renderers print their own summary's warnings; validate has no renderer here, so
+    # its warnings (a header-only export, a missing optional column) are printed in its place.
+    listed = {str(w) for s in manifest["stages"].values() for w in (s.get("warnings") or [])}
     for name in manifest["stage_order"]:
         summary = manifest["stages"][name]
         if "skipped" in summary:
             console.print(f"[dim]{name}: skipped ({summary['skipped']})[/]")
             continue
+        if name == "validate":
+            print_warnings([w for w in manifest["warnings"] if w not in listed])
         renderer = stage_renderer(name) if name != "validate" else None
         if renderer is not None:
             renderer(summary)
