@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -14,7 +14,7 @@ from leadctl.cli_common import app, console
 from leadctl.logs import configure_logging
 
 
-class LogFormat(str, Enum):
+class LogFormat(StrEnum):
     text = "text"
     json = "json"
 
@@ -31,7 +31,9 @@ def main_options(
         LogFormat, typer.Option("--log-format", help="Log lines as text or JSON (for cron).")
     ] = LogFormat.text,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Debug logging (never prints PII).")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Debug logging (never prints PII).")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,

@@ -1,4 +1,4 @@
-"""Logging set-up: text or JSON lines on stderr. Log ids and counts, never names, e-mails, phones."""
+"""Logging set-up: text or JSON lines on stderr. ids and counts, never names/e-mails/phones."""
 
 from __future__ import annotations
 

@@ -94,9 +94,7 @@ def build_manifest(ws: Workspace, runs: list[StageRun], warnings: list[str]) -> 
         "config_hash": config_hash(ws.cfg),
         "inputs": inputs,
         "stage_order": [r.name for r in runs],  # JSON keys below are sorted; this is run order
-        "stages": {
-            r.name: ({"skipped": r.skipped} if r.skipped else r.summary) for r in runs
-        },
+        "stages": {r.name: ({"skipped": r.skipped} if r.skipped else r.summary) for r in runs},
         "warnings": warnings,
         # The only values that differ between two identical runs: wall-clock durations.
         "durations_seconds": {r.name: round(r.seconds, 3) for r in runs},
@@ -124,7 +122,11 @@ def run_pipeline(
                 warnings.extend(report.warnings)
             check_reject_share(reports, ws.cfg.inputs.max_reject_share)
             summary: dict[str, Any] = {
-                t: {"rows_read": r.rows_read, "rows_valid": r.rows_valid, "rows_rejected": r.rows_rejected}
+                t: {
+                    "rows_read": r.rows_read,
+                    "rows_valid": r.rows_valid,
+                    "rows_rejected": r.rows_rejected,
+                }
                 for t, r in reports.items()
             }
             runs.append(StageRun(name, time.perf_counter() - start, summary))

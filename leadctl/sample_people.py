@@ -251,13 +251,45 @@ def _spell_country(rng: np.random.Generator, country: np.ndarray) -> pl.Series:
 
 
 _ISO = {
-    "United States": "US", "Canada": "CA", "United Kingdom": "GB", "Germany": "DE", "France": "FR",
-    "Netherlands": "NL", "Spain": "ES", "United Arab Emirates": "AE", "Singapore": "SG",
-    "Australia": "AU", "Japan": "JP", "India": "IN", "China": "CN", "Brazil": "BR", "Mexico": "MX",
+    "United States": "US",
+    "Canada": "CA",
+    "United Kingdom": "GB",
+    "Germany": "DE",
+    "France": "FR",
+    "Netherlands": "NL",
+    "Spain": "ES",
+    "United Arab Emirates": "AE",
+    "Singapore": "SG",
+    "Australia": "AU",
+    "Japan": "JP",
+    "India": "IN",
+    "China": "CN",
+    "Brazil": "BR",
+    "Mexico": "MX",
 }
 # Real North American area codes, so generated numbers pass a phone-number validator.
-_NANP_AREAS = ["212", "213", "312", "415", "617", "646", "202", "305", "404", "512", "206", "303",
-               "416", "604", "514", "617", "702", "713", "214", "480"]
+_NANP_AREAS = [
+    "212",
+    "213",
+    "312",
+    "415",
+    "617",
+    "646",
+    "202",
+    "305",
+    "404",
+    "512",
+    "206",
+    "303",
+    "416",
+    "604",
+    "514",
+    "617",
+    "702",
+    "713",
+    "214",
+    "480",
+]
 
 
 def _mobile_templates() -> tuple[list[str], list[str]]:

@@ -8,7 +8,7 @@ Lazy validation checks names and types only; values are checked by the loader (i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Optional
+from typing import Annotated
 
 import pandera.polars as pa
 import polars as pl
@@ -27,42 +27,42 @@ class Leads(_Canonical):
     """One row per lead or contact."""
 
     lead_id: str = pa.Field(nullable=False)
-    email: Optional[str] = pa.Field(nullable=True)
-    first_name: Optional[str] = pa.Field(nullable=True)
-    last_name: Optional[str] = pa.Field(nullable=True)
-    title: Optional[str] = pa.Field(nullable=True)
-    company: Optional[str] = pa.Field(nullable=True)
-    account_id: Optional[str] = pa.Field(nullable=True)
-    country: Optional[str] = pa.Field(nullable=True)
-    state: Optional[str] = pa.Field(nullable=True)
-    phone: Optional[str] = pa.Field(nullable=True)
-    industry: Optional[str] = pa.Field(nullable=True)
-    employees: Optional[pl.Int64] = pa.Field(nullable=True)
-    annual_revenue: Optional[pl.Float64] = pa.Field(nullable=True)
-    lead_source: Optional[str] = pa.Field(nullable=True)
+    email: str | None = pa.Field(nullable=True)
+    first_name: str | None = pa.Field(nullable=True)
+    last_name: str | None = pa.Field(nullable=True)
+    title: str | None = pa.Field(nullable=True)
+    company: str | None = pa.Field(nullable=True)
+    account_id: str | None = pa.Field(nullable=True)
+    country: str | None = pa.Field(nullable=True)
+    state: str | None = pa.Field(nullable=True)
+    phone: str | None = pa.Field(nullable=True)
+    industry: str | None = pa.Field(nullable=True)
+    employees: pl.Int64 | None = pa.Field(nullable=True)
+    annual_revenue: pl.Float64 | None = pa.Field(nullable=True)
+    lead_source: str | None = pa.Field(nullable=True)
     created_at: UtcDatetime = pa.Field(nullable=False)
-    stage: Optional[str] = pa.Field(nullable=True)
-    owner_id: Optional[str] = pa.Field(nullable=True)
-    do_not_contact: Optional[bool] = pa.Field(nullable=True)
-    unsubscribed: Optional[bool] = pa.Field(nullable=True)
-    consent: Optional[bool] = pa.Field(nullable=True)
-    is_converted: Optional[bool] = pa.Field(nullable=True)
-    converted_at: Optional[UtcDatetime] = pa.Field(nullable=True)
+    stage: str | None = pa.Field(nullable=True)
+    owner_id: str | None = pa.Field(nullable=True)
+    do_not_contact: bool | None = pa.Field(nullable=True)
+    unsubscribed: bool | None = pa.Field(nullable=True)
+    consent: bool | None = pa.Field(nullable=True)
+    is_converted: bool | None = pa.Field(nullable=True)
+    converted_at: UtcDatetime | None = pa.Field(nullable=True)
 
 
 class Accounts(_Canonical):
     """One row per account (company)."""
 
     account_id: str = pa.Field(nullable=False)
-    name: Optional[str] = pa.Field(nullable=True)
-    domain: Optional[str] = pa.Field(nullable=True)
-    industry: Optional[str] = pa.Field(nullable=True)
-    employees: Optional[pl.Int64] = pa.Field(nullable=True)
-    annual_revenue: Optional[pl.Float64] = pa.Field(nullable=True)
-    country: Optional[str] = pa.Field(nullable=True)
-    owner_id: Optional[str] = pa.Field(nullable=True)
-    named_account: Optional[bool] = pa.Field(nullable=True)
-    target_account: Optional[bool] = pa.Field(nullable=True)
+    name: str | None = pa.Field(nullable=True)
+    domain: str | None = pa.Field(nullable=True)
+    industry: str | None = pa.Field(nullable=True)
+    employees: pl.Int64 | None = pa.Field(nullable=True)
+    annual_revenue: pl.Float64 | None = pa.Field(nullable=True)
+    country: str | None = pa.Field(nullable=True)
+    owner_id: str | None = pa.Field(nullable=True)
+    named_account: bool | None = pa.Field(nullable=True)
+    target_account: bool | None = pa.Field(nullable=True)
 
 
 class Activities(_Canonical):
@@ -71,62 +71,62 @@ class Activities(_Canonical):
     lead_id: str = pa.Field(nullable=False)
     activity_type: str = pa.Field(nullable=False)
     occurred_at: UtcDatetime = pa.Field(nullable=False)
-    asset_id: Optional[str] = pa.Field(nullable=True)
-    product_group: Optional[str] = pa.Field(nullable=True)
-    campaign: Optional[str] = pa.Field(nullable=True)
+    asset_id: str | None = pa.Field(nullable=True)
+    product_group: str | None = pa.Field(nullable=True)
+    campaign: str | None = pa.Field(nullable=True)
 
 
 class Opportunities(_Canonical):
     """Sales opportunities: the outcome the models learn to predict."""
 
     opportunity_id: str = pa.Field(nullable=False)
-    account_id: Optional[str] = pa.Field(nullable=True)
-    lead_id: Optional[str] = pa.Field(nullable=True)
-    product_group: Optional[str] = pa.Field(nullable=True)
+    account_id: str | None = pa.Field(nullable=True)
+    lead_id: str | None = pa.Field(nullable=True)
+    product_group: str | None = pa.Field(nullable=True)
     created_at: UtcDatetime = pa.Field(nullable=False)
-    closed_at: Optional[UtcDatetime] = pa.Field(nullable=True)
-    stage: Optional[str] = pa.Field(nullable=True)
-    is_won: Optional[bool] = pa.Field(nullable=True)
-    amount: Optional[pl.Float64] = pa.Field(nullable=True)
+    closed_at: UtcDatetime | None = pa.Field(nullable=True)
+    stage: str | None = pa.Field(nullable=True)
+    is_won: bool | None = pa.Field(nullable=True)
+    amount: pl.Float64 | None = pa.Field(nullable=True)
 
 
 class Reps(_Canonical):
     """Salespeople: who can take leads, for which product groups and territories, and how many."""
 
     rep_id: str = pa.Field(nullable=False)
-    name: Optional[str] = pa.Field(nullable=True)
-    team: Optional[str] = pa.Field(nullable=True)
-    role: Optional[str] = pa.Field(nullable=True)
-    product_groups: Optional[str] = pa.Field(nullable=True)  # ";"-separated
-    territories: Optional[str] = pa.Field(nullable=True)  # ";"-separated
-    capacity: Optional[pl.Int64] = pa.Field(nullable=True)
-    active: Optional[bool] = pa.Field(nullable=True)
-    out_of_office_from: Optional[pl.Date] = pa.Field(nullable=True)
-    out_of_office_to: Optional[pl.Date] = pa.Field(nullable=True)
-    time_zone: Optional[str] = pa.Field(nullable=True)
-    working_hours: Optional[str] = pa.Field(nullable=True)  # "09:00-17:00"
-    manager_id: Optional[str] = pa.Field(nullable=True)
+    name: str | None = pa.Field(nullable=True)
+    team: str | None = pa.Field(nullable=True)
+    role: str | None = pa.Field(nullable=True)
+    product_groups: str | None = pa.Field(nullable=True)  # ";"-separated
+    territories: str | None = pa.Field(nullable=True)  # ";"-separated
+    capacity: pl.Int64 | None = pa.Field(nullable=True)
+    active: bool | None = pa.Field(nullable=True)
+    out_of_office_from: pl.Date | None = pa.Field(nullable=True)
+    out_of_office_to: pl.Date | None = pa.Field(nullable=True)
+    time_zone: str | None = pa.Field(nullable=True)
+    working_hours: str | None = pa.Field(nullable=True)  # "09:00-17:00"
+    manager_id: str | None = pa.Field(nullable=True)
 
 
 class StageHistory(_Canonical):
     """Every stage change of a lead (per product group), as the CRM logged it."""
 
     lead_id: str = pa.Field(nullable=False)
-    product_group: Optional[str] = pa.Field(nullable=True)
+    product_group: str | None = pa.Field(nullable=True)
     stage: str = pa.Field(nullable=False)
     changed_at: UtcDatetime = pa.Field(nullable=False)
-    changed_by: Optional[str] = pa.Field(nullable=True)
-    reason: Optional[str] = pa.Field(nullable=True)
+    changed_by: str | None = pa.Field(nullable=True)
+    reason: str | None = pa.Field(nullable=True)
 
 
 class SalesTouches(_Canonical):
     """What reps logged: calls, e-mails, voicemails, social touches."""
 
     lead_id: str = pa.Field(nullable=False)
-    rep_id: Optional[str] = pa.Field(nullable=True)
-    channel: Optional[str] = pa.Field(nullable=True)
+    rep_id: str | None = pa.Field(nullable=True)
+    channel: str | None = pa.Field(nullable=True)
     occurred_at: UtcDatetime = pa.Field(nullable=False)
-    outcome: Optional[str] = pa.Field(nullable=True)
+    outcome: str | None = pa.Field(nullable=True)
 
 
 TABLES: dict[str, type[_Canonical]] = {

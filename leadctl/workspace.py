@@ -77,7 +77,9 @@ class Workspace:
                 self.reports = {k: TableReport(**v) for k, v in saved["reports"].items()}
                 return self.reports
         escape = self.cfg.output.escape_formulas
-        self.reports = ingest_all(self.cfg.inputs, self.canonical_dir, self.rejects_dir, escape=escape)
+        self.reports = ingest_all(
+            self.cfg.inputs, self.canonical_dir, self.rejects_dir, escape=escape
+        )
         payload = {
             "fingerprint": fingerprint,
             "reports": {k: vars(v) for k, v in self.reports.items()},
@@ -86,7 +88,7 @@ class Workspace:
         return self.reports
 
     def table(self, name: str) -> pl.LazyFrame:
-        """The canonical table `name` as a lazy scan (empty with the right columns if unconfigured)."""
+        """Canonical table `name` as a lazy scan (empty, with its columns, when not configured)."""
         if name not in TABLES:
             raise KeyError(name)
         if name not in self.cfg.inputs.tables:

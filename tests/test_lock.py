@@ -26,8 +26,9 @@ def test_live_holder_blocks_a_second_run(tmp_path: Path) -> None:
     try:
         owner = {"pid": sleeper.pid, "host": socket.gethostname(), "run": "as-of 2026-11-20"}
         (tmp_path / LOCK_NAME).write_text(json.dumps(owner))
-        with pytest.raises(LockHeldError, match=f"pid {sleeper.pid}.*as-of 2026-11-20"), run_lock(
-            tmp_path, label="b"
+        with (
+            pytest.raises(LockHeldError, match=f"pid {sleeper.pid}.*as-of 2026-11-20"),
+            run_lock(tmp_path, label="b"),
         ):
             pass
         assert (tmp_path / LOCK_NAME).exists()  # the holder's lock is left alone

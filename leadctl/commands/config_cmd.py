@@ -5,7 +5,15 @@ from __future__ import annotations
 import typer
 import yaml
 
-from leadctl.cli_common import DEFAULT_CONFIG, ConfigOpt, JsonOpt, app, console, handle_errors, print_json
+from leadctl.cli_common import (
+    DEFAULT_CONFIG,
+    ConfigOpt,
+    JsonOpt,
+    app,
+    console,
+    handle_errors,
+    print_json,
+)
 from leadctl.config import config_hash, load_config
 
 config_app = typer.Typer(help="Inspect and check the config file.", no_args_is_help=True)

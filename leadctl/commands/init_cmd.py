@@ -37,5 +37,6 @@ def init(
     sys.stdout.write(render_yaml(guess, from_file.name))
     if guess.unmapped_required:
         err_console.print(
-            f"could not map required column(s): {', '.join(guess.unmapped_required)}", highlight=False
+            f"could not map required column(s): {', '.join(guess.unmapped_required)}",
+            highlight=False,
         )

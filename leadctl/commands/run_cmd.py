@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -33,7 +33,7 @@ from leadctl.pipeline import build_manifest, run_pipeline, stage_renderer
 log = logging.getLogger("leadctl.run")
 
 
-class Retrain(str, Enum):
+class Retrain(StrEnum):
     auto = "auto"
     always = "always"
     never = "never"
@@ -81,7 +81,7 @@ def run(
     ] = Retrain.auto,
     json_out: JsonOpt = False,
 ) -> None:
-    """Run the whole night: validate, train (when needed), score, rate, verify, assign, expire, report.
+    """The whole night: validate, train (if needed), score, rate, verify, assign, expire, report.
 
     Writes everything into <out>/<as-of>/ plus manifest.json. Exit codes: 0 ok, 2 config error,
     3 input error, 4 data-quality threshold breached, 5 another run holds the lock, 6 model error,

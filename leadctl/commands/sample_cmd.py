@@ -27,10 +27,12 @@ def sample(
         str, typer.Option("--export-date", help="Date the exports end (YYYY-MM-DD).")
     ] = "2026-11-20",
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
-    truth: Annotated[bool, typer.Option("--truth", help="Also write the hidden ground truth.")] = False,
+    truth: Annotated[
+        bool, typer.Option("--truth", help="Also write the hidden ground truth.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Generate Salesforce-shaped lead/account/opportunity/user exports and a Marketo activity log."""
+    """Generate Salesforce-shaped lead, account, opportunity and user exports plus a Marketo log."""
     from leadctl.sample import generate_sample
 
     if fmt not in {"csv", "parquet"}:
@@ -40,7 +42,13 @@ def sample(
     except ValueError:
         raise ConfigError(f"--export-date must look like 2026-11-20, not {export_date!r}") from None
     counts = generate_sample(
-        out, n_leads=leads, seed=seed, product_groups=product_groups, export_date=end, fmt=fmt, truth=truth
+        out,
+        n_leads=leads,
+        seed=seed,
+        product_groups=product_groups,
+        export_date=end,
+        fmt=fmt,
+        truth=truth,
     )
     if json_out:
         print_json({"out": str(out), "files": counts})

@@ -8,9 +8,9 @@ import typer
 from rich.table import Table
 
 from leadctl.cli_common import (
+    DEFAULT_CONFIG,
     AsOfOpt,
     ConfigOpt,
-    DEFAULT_CONFIG,
     InputDirOpt,
     JsonOpt,
     OutOpt,
@@ -49,7 +49,11 @@ def render_reports(reports: dict[str, TableReport], ws: Workspace) -> None:
         summary.add_column(col, justify="right" if col != "table" else "left")
     for r in reports.values():
         summary.add_row(
-            r.table, f"{r.rows_read:,}", f"{r.rows_valid:,}", f"{r.rows_rejected:,}", f"{r.reject_share:.1%}"
+            r.table,
+            f"{r.rows_read:,}",
+            f"{r.rows_valid:,}",
+            f"{r.rows_rejected:,}",
+            f"{r.reject_share:.1%}",
         )
     console.print(summary)
     for r in reports.values():
@@ -58,7 +62,9 @@ def render_reports(reports: dict[str, TableReport], ws: Workspace) -> None:
         detail.add_column("coverage", justify="right")
         detail.add_column("values nulled", justify="right")
         canonical = [c.name for c in columns_of(r.table)]
-        ordered = [c for c in canonical if c in r.coverage] + sorted(set(r.coverage) - set(canonical))
+        ordered = [c for c in canonical if c in r.coverage] + sorted(
+            set(r.coverage) - set(canonical)
+        )
         for column in ordered:
             detail.add_row(column, f"{r.coverage[column]:.0%}", str(r.nulled.get(column, "")))
         console.print(detail)
@@ -82,7 +88,9 @@ def validate(
     out: OutOpt = None,
     input_dir: InputDirOpt = None,
     json_out: JsonOpt = False,
-    force: Annotated[bool, typer.Option("--force", help="Re-read exports even if unchanged.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Re-read exports even if unchanged.")
+    ] = False,
 ) -> None:
     """Load every configured export through mapping and schema; report rows, rejects, coverage.
 

@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from leadctl.config.assign import AssignConfig
 from leadctl.config.base import StrictModel
-from leadctl.config.inputs import InputsConfig, TableConfig
 from leadctl.config.expire import ExpireConfig
+from leadctl.config.inputs import InputsConfig, TableConfig
 from leadctl.config.lifecycle import LifecycleConfig
 from leadctl.config.rating import RateConfig
 from leadctl.config.reporting import ReportConfig, RunConfig

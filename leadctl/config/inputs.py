@@ -72,7 +72,5 @@ class InputsConfig(StrictModel):
 
         unknown = sorted(set(self.tables) - set(TABLES))
         if unknown:
-            raise ValueError(
-                f"unknown table(s) {unknown}; canonical tables are {sorted(TABLES)}"
-            )
+            raise ValueError(f"unknown table(s) {unknown}; canonical tables are {sorted(TABLES)}")
         return self

@@ -92,7 +92,9 @@ class LifecycleConfig(StrictModel):
         for key, values in named.items():
             bad = [v for v in values if v not in known]
             if bad:
-                raise ValueError(f"lifecycle.{key} names unknown stage(s) {bad}; stages are {self.stages}")
+                raise ValueError(
+                    f"lifecycle.{key} names unknown stage(s) {bad}; stages are {self.stages}"
+                )
         for source, targets in self.transitions.items():
             bad = [s for s in [source, *targets] if s not in known]
             if bad:

@@ -12,12 +12,20 @@ PIPELINE_STAGES = ("validate", "train", "score", "rate", "verify", "assign", "ex
 class ReportConfig(StrictModel):
     """What the report compares and when it warns."""
 
-    period_days: int = Field(default=30, ge=1)  # funnel / velocity period, compared with the one before
-    conversion_window_days: int = Field(default=90, ge=1)  # how long after rating a conversion counts
+    period_days: int = Field(
+        default=30, ge=1
+    )  # funnel / velocity period, compared with the one before
+    conversion_window_days: int = Field(
+        default=90, ge=1
+    )  # how long after rating a conversion counts
     psi_warning: float = Field(default=0.2, gt=0)  # population stability index that flags drift
     stale_model_days: int = Field(default=90, ge=1)  # recommend retraining a model older than this
-    top_share: float = Field(default=0.3, gt=0, le=1)  # "top 30 % of leads hold X % of opportunities"
-    review_warning_days: int = Field(default=14, ge=0)  # override rules this close to review_by are flagged
+    top_share: float = Field(
+        default=0.3, gt=0, le=1
+    )  # "top 30 % of leads hold X % of opportunities"
+    review_warning_days: int = Field(
+        default=14, ge=0
+    )  # override rules this close to review_by are flagged
     weeks: int = Field(default=8, ge=1)  # weeks in the weekly scorecard
     # The waterfall the funnel follows, in order; entries into lifecycle.override_stage count as
     # entries into lifecycle.mql_stage. The last stage is the win (excluded from rejections).

@@ -27,13 +27,19 @@ def current_stages(
     groups = pl.DataFrame({"product_group": product_groups}).lazy()
     hist = stage_history.filter(pl.col("changed_at") < cutoff)
     with_group = hist.filter(pl.col("product_group").is_not_null())
-    general = hist.filter(pl.col("product_group").is_null()).drop("product_group").join(
-        groups, how="cross"
+    general = (
+        hist.filter(pl.col("product_group").is_null())
+        .drop("product_group")
+        .join(groups, how="cross")
     )
     events = pl.concat(
         [
-            with_group.select("lead_id", "product_group", "stage", "changed_at", "changed_by", "reason"),
-            general.select("lead_id", "product_group", "stage", "changed_at", "changed_by", "reason"),
+            with_group.select(
+                "lead_id", "product_group", "stage", "changed_at", "changed_by", "reason"
+            ),
+            general.select(
+                "lead_id", "product_group", "stage", "changed_at", "changed_by", "reason"
+            ),
         ]
     )
     latest = (
@@ -47,12 +53,16 @@ def current_stages(
         pl.col("stage").fill_null(cfg.initial_stage).alias("lead_stage"),
         pl.col("created_at"),
     ).join(groups, how="cross")
-    with_history = events.select("lead_id").unique().with_columns(pl.lit(True).alias("_has_history"))
+    with_history = (
+        events.select("lead_id").unique().with_columns(pl.lit(True).alias("_has_history"))
+    )
     as_of_dt = pl.lit(as_of).cast(pl.Datetime("us", "UTC"))
     # A group without history of its own: the lead's CRM stage only when the lead has no
     # history at all (single-product CRMs); otherwise that group has not started yet.
     fallback = (
-        pl.when(pl.col("_has_history")).then(pl.lit(cfg.initial_stage)).otherwise(pl.col("lead_stage"))
+        pl.when(pl.col("_has_history"))
+        .then(pl.lit(cfg.initial_stage))
+        .otherwise(pl.col("lead_stage"))
     )
     return (
         base.join(latest, on=["lead_id", "product_group"], how="left")
@@ -63,9 +73,19 @@ def current_stages(
             pl.col("entered_at").fill_null(pl.col("created_at")),
         )
         .with_columns(
-            ((as_of_dt - pl.col("entered_at")).dt.total_days()).clip(lower_bound=0).alias("days_in_stage")
+            ((as_of_dt - pl.col("entered_at")).dt.total_days())
+            .clip(lower_bound=0)
+            .alias("days_in_stage")
         )
-        .select("lead_id", "product_group", "stage", "entered_at", "days_in_stage", "reason", "changed_by")
+        .select(
+            "lead_id",
+            "product_group",
+            "stage",
+            "entered_at",
+            "days_in_stage",
+            "reason",
+            "changed_by",
+        )
         .sort(["lead_id", "product_group"])
     )
 

@@ -56,11 +56,16 @@ def test_validate_writes_rejects_and_reports_counts(tmp_path: Path) -> None:
     summary = json.loads(result.stdout)
     leads = summary["tables"]["leads"]
     assert (leads["rows_read"], leads["rows_valid"], leads["rows_rejected"]) == (3, 2, 1)
-    rejects = pl.read_csv(tmp_path / "out" / "2026-11-20" / "rejects" / "leads.csv", infer_schema=False)
+    rejects = pl.read_csv(
+        tmp_path / "out" / "2026-11-20" / "rejects" / "leads.csv", infer_schema=False
+    )
     assert rejects["Id"].to_list() == ["2"]
     assert rejects["_row"].to_list() == ["3"]
     canonical = pl.read_parquet(tmp_path / "out" / "2026-11-20" / "canonical" / "leads.parquet")
-    assert canonical["email"].to_list() == ["a@x.com", "=1+1"]  # data kept as is, escaped on CSV out
+    assert canonical["email"].to_list() == [
+        "a@x.com",
+        "=1+1",
+    ]  # data kept as is, escaped on CSV out
 
 
 def test_validate_fails_with_exit_4_over_the_reject_threshold(tmp_path: Path) -> None:
@@ -99,7 +104,9 @@ def test_config_errors_exit_2_and_bad_as_of_too(tmp_path: Path) -> None:
 
 def test_config_check_prints_effective_config_as_json() -> None:
     root = Path(__file__).resolve().parents[2]
-    result = runner.invoke(app, ["config", "check", "-c", str(root / "configs" / "default.yaml"), "--json"])
+    result = runner.invoke(
+        app, ["config", "check", "-c", str(root / "configs" / "default.yaml"), "--json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["effective"]["inputs"]["tables"]["leads"]["columns"]["lead_id"] == "Id"

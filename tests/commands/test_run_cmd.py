@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLE_AS_OF, write_config
 from typer.testing import CliRunner
 
 import leadctl.cli  # noqa: F401  (registers every command)
@@ -20,8 +21,6 @@ from leadctl import __version__
 from leadctl.cli_common import app
 from leadctl.config import config_hash, load_config
 from leadctl.lock import LOCK_NAME
-
-from conftest import SAMPLE_AS_OF, write_config
 
 runner = CliRunner()
 AS_OF = SAMPLE_AS_OF.isoformat()
@@ -86,7 +85,9 @@ def test_run_writes_every_output_and_a_manifest(clean_run: Path) -> None:
     leads = manifest["inputs"]["leads"]
     assert leads["rows_read"] == 3000
     assert leads["rows_valid"] + leads["rows_rejected"] == 3000
-    assert leads["sha256"] == hashlib.sha256(cfg.inputs.tables["leads"].path.read_bytes()).hexdigest()
+    assert (
+        leads["sha256"] == hashlib.sha256(cfg.inputs.tables["leads"].path.read_bytes()).hexdigest()
+    )
     assert manifest["stage_order"] == cfg.run.stages
     assert sorted(manifest["stages"]) == sorted(cfg.run.stages)
     assert sorted(manifest["durations_seconds"]) == sorted(cfg.run.stages)
@@ -110,7 +111,17 @@ def test_killed_runs_then_rerun_match_a_clean_run(
     clean_run: Path, sample_exports: Path, tmp_path: Path
 ) -> None:
     config = write_config(tmp_path / "config.yaml", sample_exports, tmp_path / "out")
-    command = [sys.executable, "-m", "leadctl", "--quiet", "run", "-c", str(config), "--as-of", AS_OF]
+    command = [
+        sys.executable,
+        "-m",
+        "leadctl",
+        "--quiet",
+        "run",
+        "-c",
+        str(config),
+        "--as-of",
+        AS_OF,
+    ]
     for delay in (1.0, 2.5, 5.0):
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)

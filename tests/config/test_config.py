@@ -23,7 +23,10 @@ def test_default_config_loads_and_paths_are_relative_to_the_file() -> None:
 
 def test_unknown_keys_suggest_the_closest_valid_key(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
-    path.write_text("inputs:\n  dri: x\n  tables:\n    leads:\n      path: a.csv\n      colums: {}\noutptu: {}\n")
+    path.write_text(
+        "inputs:\n  dri: x\n  tables:\n    leads:\n      path: a.csv\n"
+        "      colums: {}\noutptu: {}\n"
+    )
     with pytest.raises(ConfigError) as info:
         load_config(path)
     message = str(info.value)

@@ -16,7 +16,12 @@ HEADER = "Id,Email,Created,Employees,DNC,Country\n"
 
 def _ingest(tmp_path: Path, content: bytes, **table: object) -> tuple[dict, Path]:
     (tmp_path / "leads.csv").write_bytes(content)
-    columns = {"lead_id": "Id", "created_at": "Created", "employees": "Employees", "do_not_contact": "DNC"}
+    columns = {
+        "lead_id": "Id",
+        "created_at": "Created",
+        "employees": "Employees",
+        "do_not_contact": "DNC",
+    }
     spec = {"path": "leads.csv", "columns": columns, **table}
     cfg = parse_config({"inputs": {"tables": {"leads": spec}}}, source=tmp_path / "c.yaml")
     reports = ingest_all(cfg.inputs, tmp_path / "canonical", tmp_path / "rejects")
@@ -30,7 +35,7 @@ def _leads(tmp_path: Path) -> pl.DataFrame:
 def test_renames_value_maps_booleans_and_date_formats(tmp_path: Path) -> None:
     content = (
         HEADER
-        + "1,A@X.COM,2025-03-05T14:22:10.000+0000,\"1,200\",Yes,USA\n"
+        + '1,A@X.COM,2025-03-05T14:22:10.000+0000,"1,200",Yes,USA\n'
         + "2,b@y.com,03/05/2025,15,No,United States\n"
         + "3,c@z.com,2025-03-05 09:00:00,,,Germany\n"
         + "4,d@z.com,2025-03-05T09:00:00Z,7,no,US\n"
@@ -121,7 +126,12 @@ def test_parquet_input_with_typed_columns(tmp_path: Path) -> None:
         }
     )
     frame.write_parquet(tmp_path / "leads.parquet")
-    columns = {"lead_id": "Id", "created_at": "Created", "employees": "Employees", "do_not_contact": "DNC"}
+    columns = {
+        "lead_id": "Id",
+        "created_at": "Created",
+        "employees": "Employees",
+        "do_not_contact": "DNC",
+    }
     cfg = parse_config(
         {"inputs": {"tables": {"leads": {"path": "leads.parquet", "columns": columns}}}},
         source=tmp_path / "c.yaml",
@@ -151,7 +161,13 @@ def test_missing_required_column_names_column_closest_header_and_key(tmp_path: P
 def test_unknown_canonical_column_in_mapping_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "leads.csv").write_bytes(b"Id,Created\n1,2025-01-01\n")
     cfg = parse_config(
-        {"inputs": {"tables": {"leads": {"path": "leads.csv", "columns": {"lead_id": "Id", "emial": "E"}}}}},
+        {
+            "inputs": {
+                "tables": {
+                    "leads": {"path": "leads.csv", "columns": {"lead_id": "Id", "emial": "E"}}
+                }
+            }
+        },
         source=tmp_path / "c.yaml",
     )
     with pytest.raises(ConfigError, match="did you mean 'email'"):
@@ -161,7 +177,9 @@ def test_unknown_canonical_column_in_mapping_is_a_config_error(tmp_path: Path) -
 def test_empty_file_and_missing_file_are_input_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="empty"):
         _ingest(tmp_path, b"")
-    cfg = parse_config({"inputs": {"tables": {"leads": {"path": "nope.csv"}}}}, source=tmp_path / "c.yaml")
+    cfg = parse_config(
+        {"inputs": {"tables": {"leads": {"path": "nope.csv"}}}}, source=tmp_path / "c.yaml"
+    )
     with pytest.raises(InputError, match="does not exist"):
         ingest_all(cfg.inputs, tmp_path / "canonical", tmp_path / "rejects")
 

@@ -48,14 +48,14 @@ def test_os_error_during_rename_is_a_clear_error_and_cleans_up(
 def test_formula_cells_are_escaped_but_numbers_and_phones_are_not() -> None:
     df = pl.DataFrame(
         {
-            "company": ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "@SUM(A1)", "-2+3", "Acme"],
+            "company": ['=HYPERLINK("http://x")', "+cmd|' /C calc'!A0", "@SUM(A1)", "-2+3", "Acme"],
             "phone": ["+1 (555) 010-2030", "-12.5", "+4420", "\tTAB", None],
             "n": [1, 2, 3, 4, 5],
         }
     )
     out = escape_formulas(df)
     assert out["company"].to_list() == [
-        "'=HYPERLINK(\"http://x\")",
+        '\'=HYPERLINK("http://x")',
         "'+cmd|' /C calc'!A0",
         "'@SUM(A1)",
         "'-2+3",

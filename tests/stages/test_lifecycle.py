@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC as UTC_TZ
+from datetime import date, datetime
 
 import polars as pl
 
@@ -13,7 +14,7 @@ UTC = pl.Datetime("us", "UTC")
 
 
 def _t(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC_TZ)
 
 
 def _history(rows: list[tuple[str, str | None, str, datetime]]) -> pl.LazyFrame:
@@ -51,7 +52,9 @@ def test_latest_change_before_as_of_wins_and_general_rows_apply_to_every_group()
         ]
     )
     out = current_stages(history, LEADS, ["X", "Y"], LifecycleConfig(), date(2026, 6, 1)).collect()
-    got = {(r["lead_id"], r["product_group"]): (r["stage"], r["days_in_stage"]) for r in out.to_dicts()}
+    got = {
+        (r["lead_id"], r["product_group"]): (r["stage"], r["days_in_stage"]) for r in out.to_dicts()
+    }
     assert got == {
         ("a", "X"): ("SAL", 120),
         ("a", "Y"): ("SAL", 120),
