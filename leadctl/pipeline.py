@@ -101,6 +101,48 @@ def build_manifest(ws: Workspace, runs: list[StageRun], warnings: list[str]) -> 
     }
 
 
+def drifted_groups(ws: Workspace, score_summary: dict[str, Any]) -> dict[str, float]:
+    """Groups whose propensity distribution moved past run.drift_psi_threshold since training."""
+    if not ws.cfg.run.retrain_on_drift:
+        return {}
+    limit = ws.cfg.run.drift_psi_threshold
+    out = {}
+    for group, info in sorted(score_summary.get("groups", {}).items()):
+        psi = info.get("propensity_psi") if isinstance(info, dict) else None
+        if psi is not None and psi > limit:
+            out[group] = round(float(psi), 4)
+    return out
+
+
+def _trained_tonight(runs: list[StageRun]) -> bool | None:
+    """True if train ran tonight, False if it was skipped, None if it is not in the stages."""
+    for run in runs:
+        if run.name == "train":
+            return run.skipped is None
+    return None
+
+
+def _retrain_on_drift(
+    ws: Workspace, score_summary: dict[str, Any], runs: list[StageRun]
+) -> dict[str, Any] | None:
+    """Drift says the kept models no longer fit: train now and score again with the new ones."""
+    drift = drifted_groups(ws, score_summary)
+    if not drift:
+        return None
+    start = time.perf_counter()
+    listed = ", ".join(f"{g} (PSI {v})" for g, v in drift.items())
+    train_summary = stage_function("train")(ws, force=True)
+    for run in runs:
+        if run.name == "train":
+            run.skipped = None
+            run.seconds = time.perf_counter() - start
+            run.summary = {"reason": f"drift above {ws.cfg.run.drift_psi_threshold}: {listed}"}
+            run.summary.update(train_summary)
+    rescored = stage_function("score")(ws)
+    rescored["retrained_for_drift"] = drift
+    return rescored
+
+
 def run_pipeline(
     ws: Workspace,
     *,
@@ -140,6 +182,8 @@ def run_pipeline(
             summary = {"reason": reason, **summary}
         else:
             summary = stage_function(name)(ws)
+            if name == "score" and _trained_tonight(runs) is False:
+                summary = _retrain_on_drift(ws, summary, runs) or summary
         warnings.extend(str(w) for w in summary.get("warnings", []) if w)
         runs.append(StageRun(name, time.perf_counter() - start, summary))
     return runs, warnings

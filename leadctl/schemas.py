@@ -1,6 +1,6 @@
 """Canonical tables: the column names and types every stage works on, as pandera models.
 
-A field typed `Optional[...]` may be absent from an export; a field with `nullable=False`
+A field typed `X | None` may be absent from an export; a field with `nullable=False`
 must be present and filled on every row (rows without it go to the rejects file).
 Lazy validation checks names and types only; values are checked by the loader (io.mapping).
 """
