@@ -13,25 +13,63 @@ from leadctl.schemas import columns_of
 # canonical column -> header spellings seen in common CRM / marketing-automation exports
 KNOWN_HEADERS: dict[str, dict[str, list[str]]] = {
     "leads": {
-        "lead_id": ["Id", "Lead ID", "Record ID", "Contact ID", "sfdcLeadId", "hs_object_id", "leadId", "Lead Id"],
+        "lead_id": [
+            "Id",
+            "Lead ID",
+            "Record ID",
+            "Contact ID",
+            "sfdcLeadId",
+            "hs_object_id",
+            "leadId",
+            "Lead Id",
+        ],
         "email": ["Email", "Email Address", "email"],
         "first_name": ["FirstName", "First Name", "firstname"],
         "last_name": ["LastName", "Last Name", "lastname"],
         "title": ["Title", "Job Title", "jobtitle"],
         "company": ["Company", "Company Name", "company"],
-        "account_id": ["AccountId", "Account__c", "ConvertedAccountId", "Associated Company ID", "sfdcAccountId"],
+        "account_id": [
+            "AccountId",
+            "Account__c",
+            "ConvertedAccountId",
+            "Associated Company ID",
+            "sfdcAccountId",
+        ],
         "country": ["Country", "Country/Region", "country", "MailingCountry"],
         "state": ["State", "State/Region", "state", "MailingState"],
         "phone": ["Phone", "Phone Number", "phone", "MobilePhone", "Mobile Phone Number"],
         "industry": ["Industry", "industry"],
         "employees": ["NumberOfEmployees", "Number of Employees", "numberofemployees", "Employees"],
         "annual_revenue": ["AnnualRevenue", "Annual Revenue", "annualrevenue"],
-        "lead_source": ["LeadSource", "Lead Source", "Original Source", "hs_analytics_source", "Original Source Type"],
+        "lead_source": [
+            "LeadSource",
+            "Lead Source",
+            "Original Source",
+            "hs_analytics_source",
+            "Original Source Type",
+        ],
         "created_at": ["CreatedDate", "Create Date", "createdate", "Created At", "createdAt"],
-        "stage": ["Status", "Lifecycle_Stage__c", "Lifecycle Stage", "lifecyclestage", "Lead Status"],
-        "owner_id": ["OwnerId", "Contact owner", "hubspot_owner_id", "Lead Owner", "sfdcLeadOwnerId"],
+        "stage": [
+            "Status",
+            "Lifecycle_Stage__c",
+            "Lifecycle Stage",
+            "lifecyclestage",
+            "Lead Status",
+        ],
+        "owner_id": [
+            "OwnerId",
+            "Contact owner",
+            "hubspot_owner_id",
+            "Lead Owner",
+            "sfdcLeadOwnerId",
+        ],
         "do_not_contact": ["DoNotCall", "Do Not Call", "hs_do_not_call"],
-        "unsubscribed": ["HasOptedOutOfEmail", "Unsubscribed from all email", "unsubscribed", "Unsubscribed"],
+        "unsubscribed": [
+            "HasOptedOutOfEmail",
+            "Unsubscribed from all email",
+            "unsubscribed",
+            "Unsubscribed",
+        ],
         "consent": ["GDPR_Consent__c", "Legal basis for processing contact's data", "Consent"],
         "is_converted": ["IsConverted", "Converted"],
         "converted_at": ["ConvertedDate", "Became a Customer Date", "Converted Date"],
@@ -158,11 +196,15 @@ def render_yaml(guess: Guess, path: str) -> str:
     for canonical, header in guess.columns.items():
         lines.append(f"        {canonical}: {_yaml_key(header)}")
     for name in guess.unmapped_required:
-        lines.append(f"        # {name}: ???   # REQUIRED: no header matched; set it or the load fails")
+        lines.append(
+            f"        # {name}: ???   # REQUIRED: no header matched; set it or the load fails"
+        )
     for name in guess.unmapped_optional:
         lines.append(f"        # {name}: ???   # optional: not found in the header")
     if guess.unused_headers:
-        lines.append("      # headers not mapped (add under extra_columns to keep them as features):")
+        lines.append(
+            "      # headers not mapped (add under extra_columns to keep them as features):"
+        )
         for header in guess.unused_headers:
             lines.append(f"      #   {header}")
     return "\n".join(lines) + "\n"

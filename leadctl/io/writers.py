@@ -30,7 +30,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"cannot create output directory {target.parent}: {exc.strerror}") from None
+        raise InputError(
+            f"cannot create output directory {target.parent}: {exc.strerror}"
+        ) from None
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         yield tmp
