@@ -127,14 +127,18 @@ def _unique_header(header: list[str], path: Path, table: str) -> list[str]:
     return names
 
 
-def _open_csv(path: Path, encoding: str, delimiter: str, bad: list[BadRecord]) -> pacsv.CSVStreamingReader:
+def _open_csv(
+    path: Path, encoding: str, delimiter: str, bad: list[BadRecord]
+) -> pacsv.CSVStreamingReader:
     def on_bad_row(row: pacsv.InvalidRow) -> str:
         reason = f"expected {row.expected_columns} fields, found {row.actual_columns}"
         bad.append(BadRecord(record=row.number, text=row.text, reason=reason))
         return "skip"
 
     arrow_encoding = "utf8" if encoding in {"utf-8", "utf-8-sig"} else encoding
-    read_opts = pacsv.ReadOptions(use_threads=False, block_size=BATCH_BYTES, encoding=arrow_encoding)
+    read_opts = pacsv.ReadOptions(
+        use_threads=False, block_size=BATCH_BYTES, encoding=arrow_encoding
+    )
     parse_opts = pacsv.ParseOptions(
         delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_bad_row
     )
@@ -148,7 +152,9 @@ def _open_csv(path: Path, encoding: str, delimiter: str, bad: list[BadRecord]) -
         strings_can_be_null=True,
         null_values=[""],  # only empty cells are missing: "NA" is Namibia, "null" may be a name
     )
-    return pacsv.open_csv(path, read_options=read_opts, parse_options=parse_opts, convert_options=convert)
+    return pacsv.open_csv(
+        path, read_options=read_opts, parse_options=parse_opts, convert_options=convert
+    )
 
 
 def _csv_batches(
