@@ -7,12 +7,10 @@ reason's `recycle_after_days` for a recycle reason), and expire must leave it al
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
-import pytest
 from stages.test_expire_builders import AS_OF, GROUPS, history, leads, make_inputs, pairs, run
 
 from leadctl.config.lifecycle import LifecycleConfig
@@ -22,7 +20,6 @@ from leadctl.stages.expire_transitions import sources_into
 from leadctl.stages.lifecycle import current_stages
 
 LIFECYCLE = LifecycleConfig()
-HAS_RATE = importlib.util.find_spec("leadctl.stages.rate") is not None
 
 
 def imported(hist: pl.LazyFrame, updates: pl.DataFrame) -> pl.LazyFrame:
@@ -139,7 +136,6 @@ def _rate_inputs(current: pl.DataFrame, as_of: date) -> Any:
     )
 
 
-@pytest.mark.skipif(not HAS_RATE, reason="leadctl.stages.rate is not there yet")
 def test_expired_lead_re_enters_through_rate() -> None:
     from leadctl.config.rating import Cutoffs, RateConfig
     from leadctl.stages.rate import rate
