@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from leadctl.io.mapping import header_key
 from leadctl.schemas import columns_of
 
 # canonical column -> header spellings seen in common CRM / marketing-automation exports
@@ -138,10 +139,6 @@ KNOWN_HEADERS: dict[str, dict[str, list[str]]] = {
 }
 
 
-def _norm(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isalnum())
-
-
 @dataclass
 class Guess:
     """The proposed mapping: canonical → header, and what stayed unmapped on both sides."""
@@ -157,21 +154,21 @@ def guess_mapping(header: list[str], table: str) -> Guess:
     """Map each canonical column of `table` onto one header, at most once per header."""
     by_norm: dict[str, str] = {}
     for h in header:
-        by_norm.setdefault(_norm(h), h)
+        by_norm.setdefault(header_key(h), h)
     taken: set[str] = set()
     columns: dict[str, str] = {}
     known = KNOWN_HEADERS.get(table, {})
     specs = columns_of(table)
     for spec in specs:  # exact known spellings first
         for alias in known.get(spec.name, []):
-            hit = alias if alias in header else by_norm.get(_norm(alias))
+            hit = alias if alias in header else by_norm.get(header_key(alias))
             if hit and hit not in taken:
                 columns[spec.name] = hit
                 taken.add(hit)
                 break
     for spec in specs:  # then the canonical name itself, loosely
         if spec.name not in columns:
-            hit = by_norm.get(_norm(spec.name))
+            hit = by_norm.get(header_key(spec.name))
             if hit and hit not in taken:
                 columns[spec.name] = hit
                 taken.add(hit)

@@ -14,7 +14,7 @@ import polars as pl
 
 from leadctl.config.inputs import InputsConfig
 from leadctl.io.background import BackgroundParquetWriter, ReadAhead
-from leadctl.io.mapping import _EXTRA_TYPES, Mapping, map_batch, resolve_mapping
+from leadctl.io.mapping import EXTRA_TYPES, Mapping, map_batch, resolve_mapping
 from leadctl.io.readers import BadRecord, open_source
 from leadctl.io.writers import atomic_path, write_csv
 from leadctl.schemas import PRIMARY_KEYS, TABLES
@@ -169,7 +169,7 @@ def _dictionary_columns(first: pl.DataFrame) -> list[str]:
 def _empty_canonical(table: str, mapping: Mapping) -> pl.DataFrame:
     schema: dict[str, pl.DataType] = {"_row": pl.Int64()}
     schema.update({spec.name: spec.dtype for spec, _ in mapping.columns})
-    schema.update({name: _EXTRA_TYPES[e.type] for name, e in mapping.extras})
+    schema.update({name: EXTRA_TYPES[e.type] for name, e in mapping.extras})
     return pl.DataFrame(schema=schema)
 
 

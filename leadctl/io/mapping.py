@@ -33,7 +33,7 @@ DEFAULT_DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y"]
 EARLIEST = datetime(1970, 1, 1)
 MAX_EMPLOYEES = 10_000_000
 
-_EXTRA_TYPES: dict[str, pl.DataType] = {
+EXTRA_TYPES: dict[str, pl.DataType] = {
     "string": pl.String(),
     "float": pl.Float64(),
     "int": pl.Int64(),
@@ -52,11 +52,15 @@ class Mapping:
     warnings: list[str] = field(default_factory=list)
 
 
+def header_key(text: str) -> str:
+    """A header reduced to lower-case letters and digits ("Created_Date" -> "createddate")."""
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
 def _closest(name: str, header: list[str]) -> str | None:
-    """The header most like `name` (case- and underscore-insensitive)."""
-    norm = {h.lower().replace("_", "").replace(" ", ""): h for h in header}
-    key = name.lower().replace("_", "").replace(" ", "")
-    hit = difflib.get_close_matches(key, list(norm), n=1, cutoff=0.5)
+    """The header most like `name`, ignoring case, spaces and punctuation."""
+    norm = {header_key(h): h for h in header}
+    hit = difflib.get_close_matches(header_key(name), list(norm), n=1, cutoff=0.5)
     return norm[hit[0]] if hit else None
 
 
@@ -284,7 +288,7 @@ def map_batch(
     schema = batch.schema
     n = batch.height
     specs = [(spec.name, spec.dtype, src, spec.required) for spec, src in mapping.columns]
-    specs += [(name, _EXTRA_TYPES[e.type], e.source, False) for name, e in mapping.extras]
+    specs += [(name, EXTRA_TYPES[e.type], e.source, False) for name, e in mapping.extras]
     present = [(name, dtype, src, req) for name, dtype, src, req in specs if src is not None]
     direct: list[pl.Expr] = []
     parsed: list[pl.Expr] = []
