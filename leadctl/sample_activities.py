@@ -10,6 +10,7 @@ Chunks are independent random streams, so 20 M rows never have to be in memory a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -142,17 +143,37 @@ def _chunk(
     return lead[order] + lo, t[order], atype[order], pg[order]
 
 
+@dataclass
+class ActivityIds:
+    """Where the Marketo lead ids and activity GUIDs continue: the last lead id handed out and
+    the next GUID number. Shards of one export share one, so ids stay unique across them."""
+
+    marketo: int = 1000
+    guid: int = 0
+
+
 def activity_chunks(
-    seed: int, leads: Leads, conv: Conversions, export: int, stream: int
+    seed: int,
+    leads: Leads,
+    conv: Conversions,
+    export: int,
+    stream: int | tuple[int, ...],
+    ids: ActivityIds | None = None,
 ) -> Iterator[pl.DataFrame]:
-    """Yield the activity log chunk by chunk (leads in creation order, activities by time)."""
+    """Yield the activity log chunk by chunk (leads in creation order, activities by time).
+
+    `stream` keys the random streams (one int, or a tuple for a shard); `ids` is advanced past
+    the ids used, chunk by chunk, so the next shard's log carries on from there."""
+    key = stream if isinstance(stream, tuple) else (stream,)
+    ids = ids if ids is not None else ActivityIds()
     n, n_pg = leads.intent.shape
     assets = _AssetTable(n_pg)
-    marketo_id = 1000 + np.cumsum(rng_for(seed, stream, 0).integers(1, 4, n))
+    marketo_id = ids.marketo + np.cumsum(rng_for(seed, *key, 0).integers(1, 4, n))
+    ids.marketo = int(marketo_id[-1])
     pgs = V.PRODUCT_GROUPS[:n_pg]
-    guid = 0
+    guid = ids.guid
     for c, lo in enumerate(range(0, n, CHUNK_LEADS)):
-        rng = rng_for(seed, stream, c + 1)
+        rng = rng_for(seed, *key, c + 1)
         lead, t, atype, pg = _chunk(rng, leads, conv, lo, min(lo + CHUNK_LEADS, n), export)
         asset = assets.pick(rng, atype, pg)
         when = pl.from_epoch(pl.Series(t), time_unit="s")
@@ -179,4 +200,5 @@ def activity_chunks(
             }
         )
         guid += len(t)
+        ids.guid = guid
         yield frame

@@ -64,7 +64,13 @@ def draw_conversions(rng: np.random.Generator, leads: Leads, export: int) -> Con
 
 
 def make_opportunities(
-    rng: np.random.Generator, leads: Leads, conv: Conversions, n_pg: int, export: int
+    rng: np.random.Generator,
+    leads: Leads,
+    conv: Conversions,
+    n_pg: int,
+    export: int,
+    *,
+    shard: int = 0,
 ) -> tuple[pl.DataFrame, dict]:
     """One opportunity per converted (lead, product group); ~60 % closed, ~35 % of those won."""
     li, pg = np.nonzero(conv.converted)
@@ -86,7 +92,7 @@ def make_opportunities(
     amount = (np.clip(amount, 5_000, 500_000) // 100 * 100).astype(np.int64)
     frame = to_frame(
         {
-            "Id": sf_ids("006", n, rng),
+            "Id": sf_ids("006", n, rng, shard),
             "AccountId": leads.frame["Account__c"].gather(li),
             "Primary_Lead__c": leads.ids.gather(li),
             "Product_Group__c": take(V.PRODUCT_GROUPS[:n_pg], pg),
@@ -251,7 +257,13 @@ def make_history(
 
 
 def make_tasks(
-    rng: np.random.Generator, leads: Leads, pairs: dict, users: Users, export: int
+    rng: np.random.Generator,
+    leads: Leads,
+    pairs: dict,
+    users: Users,
+    export: int,
+    *,
+    shard: int = 0,
 ) -> pl.DataFrame:
     """Rep touches after acceptance: most start within hours, some breach the SLA by days,
     zombies stop after two weeks, converters get more and better-answered touches."""
@@ -292,7 +304,7 @@ def make_tasks(
     parent, t, ttype, disp = parent[order], t[order], ttype[order], disp[order]
     return to_frame(
         {
-            "Id": sf_ids("00T", m, rng),
+            "Id": sf_ids("00T", m, rng, shard),
             "WhoId": leads.ids.gather(pairs["lead"][sel][parent]),
             "OwnerId": users.ids.gather(pairs["owner"][sel][parent]),
             "Type": take(V.TASK_TYPES, ttype),

@@ -71,7 +71,9 @@ def _names(rng: np.random.Generator, n: int) -> tuple[pl.Series, pl.Series, pl.S
     return out[0][0], out[1][0], out[0][1], out[1][1]
 
 
-def make_users(rng: np.random.Generator, n_leads: int, n_pg: int, export: int) -> Users:
+def make_users(
+    rng: np.random.Generator, n_leads: int, n_pg: int, export: int, *, shard: int = 0
+) -> Users:
     """About one rep per 150 leads, one team per product group x region, one manager each."""
     n_reps = max(12, round(n_leads / 150))
     teams = [(p, r) for p in range(n_pg) for r in range(len(V.TEAM_REGIONS))]
@@ -84,7 +86,7 @@ def make_users(rng: np.random.Generator, n_leads: int, n_pg: int, export: int) -
     role = np.where(is_mgr, 2, (rng.random(n) < 0.5).astype(np.int64))  # 0 SDR, 1 AE, 2 Manager
     pg = np.array([p for p, _ in teams])[team]
     reg = np.array([r for _, r in teams])[team]
-    ids = sf_ids("005", n, rng)
+    ids = sf_ids("005", n, rng, shard)
     first, last, _, _ = _names(rng, n)
     second = (pg + 1 + rng.integers(0, max(n_pg - 1, 1), n)) % n_pg
     two = (rng.random(n) < 0.15) & (n_pg > 1)
@@ -182,12 +184,12 @@ def _firmographics(
 
 
 def make_accounts(
-    rng: np.random.Generator, n_acc: int, codes: np.ndarray, users: Users
+    rng: np.random.Generator, n_acc: int, codes: np.ndarray, users: Users, *, shard: int = 0
 ) -> tuple[pl.DataFrame, dict]:
     """Accounts (Salesforce Account) plus the firmographics leads inherit when matched."""
     country, industry, emp, rev = _firmographics(rng, n_acc)
     names = company_names(rng, codes, country, industry)
-    ids = sf_ids("001", n_acc, rng)
+    ids = sf_ids("001", n_acc, rng, shard)
     region = np.array(
         [V.TEAM_REGIONS.index(c[1]) if c[1] in V.TEAM_REGIONS else 0 for c in V.COUNTRIES]
     )[country]
@@ -365,6 +367,8 @@ def make_leads(
     export: int,
     acc: dict,
     company_codes: np.ndarray,
+    *,
+    shard: int = 0,
 ) -> Leads:
     """Leads with firmographics, contact data, custom fields, dirt and the hidden fit/intent."""
     n_dup = int(round(n_leads * 0.02))
@@ -565,7 +569,7 @@ def make_leads(
     extra = extra[rows] - 2.0 * flags["dup"]
     order = np.argsort(created, kind="stable")  # Ids increase with CreatedDate, like Salesforce
     frame = frame[order]
-    ids = sf_ids("00Q", n_leads, rng)
+    ids = sf_ids("00Q", n_leads, rng, shard)
     frame = frame.with_columns(
         Id=ids, CreatedDate=fmt_time(created[order], "%Y-%m-%dT%H:%M:%S.000+0000")
     )

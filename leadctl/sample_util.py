@@ -36,10 +36,19 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def sf_ids(prefix: str, n: int, rng: np.random.Generator) -> pl.Series:
+# Ids of one shard (see `leadctl.sample`) stay below this; shard k adds k times it, so ids of
+# different shards never meet (9 base-62 digits leave room for 62**2 shards).
+SHARD_ID_SPAN = 62**7
+MAX_SHARDS = 62**2
+
+
+def sf_ids(prefix: str, n: int, rng: np.random.Generator, shard: int = 0) -> pl.Series:
     """18-character Salesforce ids ("00Q" + 15): increasing like real ids, unique, with the
-    case-safety suffix computed the way Salesforce does, so id tooling treats them as real."""
+    case-safety suffix computed the way Salesforce does, so id tooling treats them as real.
+    `shard` moves the numbers into that shard's own range (shard 0: the unsharded ids)."""
     nums = rng.integers(62**5, 62**6) + np.cumsum(rng.integers(1, 9, n, dtype=np.int64))
+    if shard:
+        nums += shard * SHARD_ID_SPAN
     out = np.empty((n, 18), dtype=np.uint8)
     out[:, :3] = np.frombuffer(prefix.encode(), np.uint8)
     out[:, 3:6] = np.frombuffer(b"5g0", np.uint8)

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from leadctl.errors import ConfigError
-from leadctl.sample import generate_sample
+from leadctl.sample import generate_sample, shard_sizes
 
 EXPORT = date(2026, 11, 20)
 N = 400
@@ -359,3 +359,201 @@ def test_custom_fields_and_negative_signals_carry_signal(tmp_path: Path) -> None
 def test_bad_arguments_raise_config_error(tmp_path: Path, kwargs: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         generate_sample(tmp_path, **kwargs)  # type: ignore[arg-type]
+
+
+# --- Large sizes: independent shards appended to the same files ---------------------------------
+
+SHARDED = {
+    "n_leads": 700,
+    "seed": 9,
+    "product_groups": 3,
+    "export_date": EXPORT,
+    "shard_leads": 250,
+}
+B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _shard_of(ids: pl.Series) -> pl.Series:
+    """The shard an 18-character id was generated in: its number (id chars 6-14) // 62**7."""
+    digits = [ids.str.slice(i, 1).replace_strict(list(B62), range(62)) for i in range(6, 15)]
+    num = pl.select(sum(pl.lit(d).cast(pl.Int64) * 62 ** (8 - i) for i, d in enumerate(digits)))
+    return num.to_series() // 62**7
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    out = tmp_path_factory.mktemp("sharded")
+    return out, generate_sample(out, fmt="parquet", truth=True, **SHARDED)
+
+
+@pytest.fixture(scope="module")
+def sharded_tables(sharded: tuple[Path, dict[str, int]]) -> dict[str, pl.DataFrame]:
+    return {stem: pl.read_parquet(sharded[0] / f"{stem}.parquet") for stem in COLUMNS}
+
+
+def test_shard_sizes() -> None:
+    assert shard_sizes(5, 10) == [5]
+    assert shard_sizes(10, 10) == [10]
+    assert shard_sizes(11, 10) == [6, 5]
+    assert shard_sizes(700, 250) == [234, 233, 233]
+    assert shard_sizes(10_000_000) == [1_000_000] * 10
+    assert shard_sizes(10_000_001) == [909_091] * 11
+    assert shard_sizes(10_000_002) == [909_092] + [909_091] * 10
+    assert sum(shard_sizes(12_345_678, 1_000_000)) == 12_345_678
+    with pytest.raises(ConfigError):
+        shard_sizes(10, 0)
+
+
+def test_up_to_one_shard_the_files_are_the_unsharded_ones(tmp_path: Path) -> None:
+    kw = {"n_leads": 300, "seed": 5, "export_date": EXPORT, "fmt": "parquet", "truth": True}
+    generate_sample(tmp_path / "a", **kw)
+    generate_sample(tmp_path / "b", shard_leads=300, **kw)
+    assert _bytes(tmp_path / "a") == _bytes(tmp_path / "b")
+
+
+def test_committed_sample_data_is_what_the_generator_writes(tmp_path: Path) -> None:
+    """`make sample` (5000 leads, seed 42, csv) must still write the committed sample_data/."""
+    committed = Path(__file__).resolve().parent.parent / "sample_data"
+    generate_sample(tmp_path, n_leads=5000, seed=42)
+    assert _bytes(tmp_path) == _bytes(committed)
+
+
+def test_sharded_counts_add_up(sharded: tuple[Path, dict[str, int]], tmp_path: Path) -> None:
+    out, counts = sharded
+    sizes = shard_sizes(SHARDED["n_leads"], SHARDED["shard_leads"])
+    assert len(sizes) == 3
+    assert set(counts) == {f"{s}.parquet" for s in COLUMNS} | {"_truth/ground_truth.parquet"}
+    for name, rows in counts.items():
+        assert pl.read_parquet(out / name).height == rows, name
+    assert counts["leads.parquet"] == 700
+    assert counts["_truth/ground_truth.parquet"] == 700 * 3
+    # Reps and accounts per shard are what a population of the shard's size has on its own.
+    alone = [
+        generate_sample(tmp_path / str(n), n_leads=n, seed=1, product_groups=3, fmt="parquet")
+        for n in sorted(set(sizes))
+    ]
+    per_size = {n: c for n, c in zip(sorted(set(sizes)), alone, strict=True)}
+    for stem in ("users", "accounts"):
+        assert counts[f"{stem}.parquet"] == sum(per_size[n][f"{stem}.parquet"] for n in sizes)
+    # One row group per shard (tables) and per shard and activity chunk (the log).
+    import pyarrow.parquet as pq
+
+    for stem in ("users", "leads", "lead_history"):
+        assert pq.ParquetFile(out / f"{stem}.parquet").metadata.num_row_groups == 3, stem
+
+
+def test_sharded_ids_unique_across_shards(sharded_tables: dict[str, pl.DataFrame]) -> None:
+    t = sharded_tables
+    for stem, prefix in (
+        ("leads", "00Q"),
+        ("accounts", "001"),
+        ("opportunities", "006"),
+        ("users", "005"),
+        ("tasks", "00T"),
+    ):
+        ids = t[stem]["Id"]
+        assert ids.n_unique() == len(ids), stem
+        assert ids.str.contains(f"^{prefix}[0-9A-Za-z]{{15}}$").all(), stem
+        assert sorted(_shard_of(ids).unique().to_list()) == [0, 1, 2], stem
+    acts = t["activities"]
+    assert acts["marketoGUID"].n_unique() == acts.height
+    assert acts["marketoGUID"].cast(pl.Int64).sort().to_list() == list(
+        range(10_000_000, 10_000_000 + acts.height)
+    )
+    # Marketo's lead id and the Salesforce lead id map one to one across the whole log.
+    pairs = acts.select("leadId", "sfdcLeadId").unique()
+    assert pairs["leadId"].n_unique() == pairs["sfdcLeadId"].n_unique() == pairs.height
+
+
+def test_sharded_referential_integrity(sharded_tables: dict[str, pl.DataFrame]) -> None:
+    t = sharded_tables
+    leads, users, accounts = t["leads"]["Id"], t["users"]["Id"], t["accounts"]["Id"]
+
+    def within(values: pl.Series, ids: pl.Series) -> bool:
+        return bool(values.drop_nulls().is_in(ids.implode()).all())
+
+    assert within(t["leads"]["Account__c"], accounts)
+    assert within(t["leads"]["OwnerId"], users)
+    assert within(t["accounts"]["OwnerId"], users)
+    assert within(t["users"]["ManagerId"], users)
+    assert within(t["opportunities"]["Primary_Lead__c"], leads)
+    assert within(t["opportunities"]["AccountId"], accounts)
+    assert within(t["lead_history"]["LeadId"], leads)
+    assert within(t["lead_history"]["CreatedById"], users)
+    assert within(t["tasks"]["WhoId"], leads)
+    assert within(t["tasks"]["OwnerId"], users)
+    assert within(t["activities"]["sfdcLeadId"], leads)
+    # Each shard is its own population: a lead's account, owner, history actors and task owners,
+    # an account's owner and a rep's manager come from the lead's (account's, rep's) shard.
+    for frame, left, right in (
+        (t["leads"], "Id", "Account__c"),
+        (t["leads"], "Id", "OwnerId"),
+        (t["accounts"], "Id", "OwnerId"),
+        (t["users"], "Id", "ManagerId"),
+        (t["lead_history"], "LeadId", "CreatedById"),
+        (t["tasks"], "WhoId", "OwnerId"),
+        (t["opportunities"], "Primary_Lead__c", "AccountId"),
+    ):
+        f = frame.filter(pl.col(right).is_not_null())
+        assert (_shard_of(f[left]) == _shard_of(f[right])).all(), (left, right)
+    joined = t["opportunities"].join(t["leads"], left_on="Primary_Lead__c", right_on="Id")
+    assert joined["AccountId"].eq_missing(joined["Account__c"]).all()
+    assert joined["IsConverted"].all()
+    # Every shard has the whole team structure (managers, SDRs, AEs per group and region).
+    roles = t["users"].with_columns(shard=_shard_of(t["users"]["Id"]))
+    teams = roles.group_by("shard").agg(pl.col("Team__c").n_unique(), pl.col("UserRole").n_unique())
+    assert teams["Team__c"].to_list() == [9] * 3 and teams["UserRole"].to_list() == [3] * 3
+
+
+def test_sharded_is_deterministic_csv_has_one_header(tmp_path: Path) -> None:
+    kw = {**SHARDED, "n_leads": 500, "shard_leads": 200}
+    runs = {}
+    for name in ("a", "b"):
+        counts = generate_sample(tmp_path / name, **kw)
+        runs[name] = _bytes(tmp_path / name)
+    assert runs["a"] == runs["b"]
+    for stem, cols in COLUMNS.items():
+        frame = _read(tmp_path / "a", stem)
+        assert frame.columns == cols
+        assert frame.height == counts[f"{stem}.csv"]
+        assert not (frame[cols[0]] == cols[0]).any(), stem  # no header repeated mid-file
+    assert counts["leads.csv"] == 500
+    assert _read(tmp_path / "a", "leads")["Id"].n_unique() == 500
+    # Same rows whichever format: the CSV and Parquet writers append the same shards.
+    pq_counts = generate_sample(tmp_path / "p", fmt="parquet", **kw)
+    assert {k.removesuffix(".parquet"): v for k, v in pq_counts.items()} == {
+        k.removesuffix(".csv"): v for k, v in counts.items()
+    }
+    leads_pq = pl.read_parquet(tmp_path / "p" / "leads.parquet")
+    assert leads_pq["Id"].to_list() == _read(tmp_path / "a", "leads")["Id"].to_list()
+    # Another shard size is another (equally valid) data set.
+    generate_sample(tmp_path / "c", **{**kw, "shard_leads": 300})
+    assert _bytes(tmp_path / "c")["leads.csv"] != runs["a"]["leads.csv"]
+
+
+def test_sample_cli_reports_shards_and_true_row_counts(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    import leadctl.cli  # noqa: F401  (registers every command)
+    from leadctl.cli_common import app
+
+    args = ["sample", "--leads", "450", "--seed", "3", "--shard-leads", "200"]
+    out = tmp_path / "x"
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--format", "parquet", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["shards"] == 3
+    assert summary["files"]["leads.parquet"] == 450
+    for name, rows in summary["files"].items():
+        assert pl.read_parquet(out / name).height == rows, name
+    text = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "y")], env={"COLUMNS": "200"})
+    assert text.exit_code == 0, text.output
+    assert "3 independent shards of up to 150 leads" in text.stdout
+    assert (
+        "shards"
+        not in CliRunner()
+        .invoke(app, ["sample", "--out", str(tmp_path / "z"), "--leads", "50"])
+        .stdout
+    )

@@ -30,10 +30,23 @@ def sample(
     truth: Annotated[
         bool, typer.Option("--truth", help="Also write the hidden ground truth.")
     ] = False,
+    shard_leads: Annotated[
+        int,
+        typer.Option(
+            "--shard-leads",
+            min=1,
+            help="Above this many leads, generate independent shards of at most this many "
+            "(own reps, accounts, random streams; bounded memory).",
+        ),
+    ] = 1_000_000,
     json_out: JsonOpt = False,
 ) -> None:
-    """Generate Salesforce-shaped lead, account, opportunity and user exports plus a Marketo log."""
-    from leadctl.sample import generate_sample
+    """Generate Salesforce-shaped lead, account, opportunity and user exports plus a Marketo log.
+
+    Up to --shard-leads (1,000,000) leads are one population; larger sizes are written shard by
+    shard (10 M = ten independent 1 M populations appended to the same files), so memory stays
+    that of one shard."""
+    from leadctl.sample import generate_sample, shard_sizes
 
     if fmt not in {"csv", "parquet"}:
         raise ConfigError(f"--format must be csv or parquet, not {fmt!r}")
@@ -49,9 +62,11 @@ def sample(
         export_date=end,
         fmt=fmt,
         truth=truth,
+        shard_leads=shard_leads,
     )
+    sizes = shard_sizes(leads, shard_leads)
     if json_out:
-        print_json({"out": str(out), "files": counts})
+        print_json({"out": str(out), "files": counts, "shards": len(sizes)})
         return
     if is_quiet():
         return
@@ -61,3 +76,9 @@ def sample(
     for name, rows in counts.items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
+    if len(sizes) > 1:
+        console.print(
+            f"{leads:,} leads generated as {len(sizes)} independent shards of up to "
+            f"{max(sizes):,} leads (each with its own reps, accounts and random streams; "
+            "ids unique across shards), appended to the same files."
+        )
