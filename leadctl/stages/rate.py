@@ -18,6 +18,7 @@ import polars as pl
 from leadctl.config.lifecycle import LifecycleConfig
 from leadctl.config.rating import MQL_ACTIONS, RATINGS, Cutoffs, OverrideRule, RateConfig
 from leadctl.stages.rate_overrides import apply_overrides, review_rules
+from leadctl.stages.rate_stages import with_current_stages
 
 UTC = pl.Datetime("us", "UTC")
 KEYS = ["lead_id", "product_group"]
@@ -67,15 +68,20 @@ _EPS = 1e-9  # share bounds are sums of floats: 0.1 + 0.2 must still mean "top 3
 
 @dataclass(frozen=True)
 class RateInputs:
-    """Frames rate reads. `current` is lifecycle.current_stages; `previous` last night's state."""
+    """Frames rate reads. `current` is lifecycle.current_stages; `previous` last night's state.
+
+    Without `current`, the stages of the rated rows come from `stage_history` directly
+    (rate_stages: the same values, without building the leads x groups grid).
+    """
 
     scores: pl.LazyFrame
     leads: pl.LazyFrame
     activities: pl.LazyFrame
     accounts: pl.LazyFrame
     opportunities: pl.LazyFrame
-    current: pl.LazyFrame
+    current: pl.LazyFrame | None
     previous: pl.LazyFrame | None = None
+    stage_history: pl.LazyFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -156,17 +162,21 @@ def prepare(
         accounts=inputs.accounts,
         as_of=as_of,
     )
-    current = inputs.current.select(
-        pl.col("lead_id").cast(pl.String),
-        pl.col("product_group").cast(pl.String),
-        pl.col("stage").cast(pl.String).alias("current_stage"),
-        pl.col("entered_at").alias("_entered_at"),
-        pl.col("days_in_stage").alias("_days_in_stage"),
-        pl.col("reason").cast(pl.String).alias("_stage_reason"),
-    )
-    rows = rows.join(current, on=KEYS, how="left").with_columns(
-        pl.col("current_stage").fill_null(lifecycle.initial_stage)
-    )
+    if inputs.current is not None:
+        current = inputs.current.select(
+            pl.col("lead_id").cast(pl.String),
+            pl.col("product_group").cast(pl.String),
+            pl.col("stage").cast(pl.String).alias("current_stage"),
+            pl.col("entered_at").alias("_entered_at"),
+            pl.col("days_in_stage").alias("_days_in_stage"),
+            pl.col("reason").cast(pl.String).alias("_stage_reason"),
+        )
+        rows = rows.join(current, on=KEYS, how="left")
+    elif inputs.stage_history is not None:
+        rows = with_current_stages(rows, inputs.stage_history, inputs.leads, lifecycle, as_of)
+    else:
+        raise ValueError("RateInputs needs `current` or `stage_history`")
+    rows = rows.with_columns(pl.col("current_stage").fill_null(lifecycle.initial_stage))
     by_group, any_group = _open_opportunities(inputs.opportunities, as_of)
     rows = (
         rows.join(by_group, on=KEYS, how="left")
@@ -471,17 +481,45 @@ def _sorted(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.sort(KEYS, nulls_last=True, maintain_order=True)
 
 
-def results(decided: pl.LazyFrame) -> RateResult:
-    """Split the decided frame into the stage's outputs (each sorted by lead_id, product_group)."""
-    ratings = _sorted(decided.select(RATING_COLUMNS))
-    nurture = _sorted(decided.filter(pl.col("_nurture")).select(*KEYS, "rating", _nurture_reason()))
+# What the nurture reason reads besides RATING_COLUMNS (kept in `finish`'s frame).
+_NURTURE_INPUTS = [
+    "_ov",
+    "_ov_rule",
+    "_t_action",
+    "_demoted",
+    "_m_action",
+    "_m_min",
+    "_qualifies",
+    "_recycle_wait",
+    "_stage_reason",
+    "_days_in_stage",
+    "_wait",
+    "_target",
+]
+_CUTOFF_COLUMNS = ["_method", *[f"_fthr{i}" for i in range(3)], *[f"_ethr{i}" for i in range(3)]]
+
+
+def finish(decided: pl.LazyFrame) -> pl.LazyFrame:
+    """The decided rows, sorted once by (lead_id, product_group), with every column the outputs
+    need: collect this one frame, then `split` it (nothing is computed twice)."""
+    return _sorted(
+        decided.select(
+            *RATING_COLUMNS, "_keys_ok", "_nurture", *_NURTURE_INPUTS, *_CUTOFF_COLUMNS
+        )
+    )
+
+
+def split(finished: pl.LazyFrame) -> RateResult:
+    """The stage's outputs from `finish`'s sorted frame (filters keep its order)."""
+    ratings = finished.select(RATING_COLUMNS)
+    nurture = finished.filter(pl.col("_nurture")).select(*KEYS, "rating", _nurture_reason())
     # The snapshot is the night's ratings without the reason lists: rate reads STATE_SCHEMA
     # from it the next night, and report reads earlier nights' ratings from it.
-    state = _sorted(
-        decided.filter(pl.col("_keys_ok")).select(c for c in RATING_COLUMNS if c not in _REASONS)
+    state = finished.filter(pl.col("_keys_ok")).select(
+        c for c in RATING_COLUMNS if c not in _REASONS
     )
     cutoffs = (
-        decided.group_by("product_group")
+        finished.group_by("product_group")
         .agg(
             pl.col("_method").first().alias("method"),
             *[pl.col(f"_fthr{i}").first().alias(f"fit_{g}") for i, g in enumerate("ABC")],
@@ -492,13 +530,25 @@ def results(decided: pl.LazyFrame) -> RateResult:
     return RateResult(ratings=ratings, nurture=nurture, state=state, cutoffs=cutoffs)
 
 
+def results(decided: pl.LazyFrame) -> RateResult:
+    """Split the decided frame into the stage's outputs (each sorted by lead_id, product_group)."""
+    return split(finish(decided))
+
+
 def rate(
     inputs: RateInputs, cfg: RateConfig, lifecycle: LifecycleConfig, as_of: date
 ) -> RateResult:
     """Rate every scored (lead, product group); rules past review_by are left out."""
+    return split(rated(inputs, cfg, lifecycle, as_of))
+
+
+def rated(
+    inputs: RateInputs, cfg: RateConfig, lifecycle: LifecycleConfig, as_of: date
+) -> pl.LazyFrame:
+    """`finish`'s frame for every scored row: collect it once, then `split` it."""
     rules = review_rules(cfg.overrides, as_of).active
     rows = prepare(inputs, rules, lifecycle, as_of)
-    return results(decide(grade(rows, cfg), cfg, lifecycle, as_of))
+    return finish(decide(grade(rows, cfg), cfg, lifecycle, as_of))
 
 
 def summarize(

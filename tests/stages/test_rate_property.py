@@ -10,9 +10,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stages.rate_frames import AS_OF, config, run, table
 
-from leadctl.config.lifecycle import DEFAULT_STAGES
-from leadctl.config.rating import ENGAGEMENT_GRADES, FIT_GRADES, Cutoffs, Hysteresis
-from leadctl.stages.rate import RATING_COLUMNS, SCORE_COLUMNS, STATE_SCHEMA
+from leadctl.config.lifecycle import DEFAULT_STAGES, LifecycleConfig
+from leadctl.config.rating import (
+    ENGAGEMENT_GRADES,
+    FIT_GRADES,
+    Cutoffs,
+    Hysteresis,
+    RateConfig,
+)
+from leadctl.stages.rate import (
+    RATING_COLUMNS,
+    SCORE_COLUMNS,
+    STATE_SCHEMA,
+    RateInputs,
+    rated,
+    split,
+)
 
 TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12)
 MAYBE_TEXT = st.none() | TEXT
@@ -257,6 +270,30 @@ CONFIGS = [
 ]
 
 
+def _run_from_history(
+    scores: pl.DataFrame, cfg: RateConfig, data: dict[str, Any]
+) -> dict[str, pl.DataFrame]:
+    def lazy(name: str) -> pl.LazyFrame:
+        frame = data.get(name)
+        return (frame if frame is not None else table(name)).lazy()
+
+    inputs = RateInputs(
+        scores=scores.lazy(),
+        leads=lazy("leads"),
+        activities=lazy("activities"),
+        accounts=lazy("accounts"),
+        opportunities=lazy("opportunities"),
+        current=None,
+        previous=data["previous"].lazy() if data.get("previous") is not None else None,
+        stage_history=data["history"].lazy(),
+    )
+    result = split(rated(inputs, cfg, LifecycleConfig(), AS_OF).collect(engine="in-memory").lazy())
+    ratings, nurture, state, cutoffs = pl.collect_all(
+        [result.ratings, result.nurture, result.state, result.cutoffs]
+    )
+    return {"ratings": ratings, "nurture": nurture, "state": state, "cutoffs": cutoffs}
+
+
 @settings(
     max_examples=40,
     deadline=None,
@@ -266,6 +303,11 @@ CONFIGS = [
 def test_rate_never_crashes_and_never_loses_a_row(data: dict[str, Any], which: int) -> None:
     scores = data.pop("scores")
     out = run(scores, CONFIGS[which], **data, as_of=AS_OF)
+    # The command rates without lifecycle.current_stages (stages straight from the history):
+    # every output must be the same.
+    direct = _run_from_history(scores, CONFIGS[which], data)
+    for name, frame in direct.items():
+        assert frame.equals(out[name]), name
     ratings, nurture, state = out["ratings"], out["nurture"], out["state"]
 
     assert ratings.columns == RATING_COLUMNS

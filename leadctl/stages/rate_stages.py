@@ -1,0 +1,154 @@
+"""Current stage of each rated row, straight from the stage history (no leads x groups grid).
+
+`lifecycle.current_stages` builds one row per lead and product group (a cross join of every
+lead with every group, joined and sorted), and rate then joins that grid back onto its rows.
+Rate only needs the stage of the rows it rates, so this module derives the same values for
+exactly those rows: the latest history row per (lead, group), the latest row without a group
+per lead (it applies to every group), and the lead's own stage and created_at as the fallback.
+
+Same rules as `current_stages` (tests compare the two): history after `as_of` is ignored; the
+latest change wins, ties on the time broken by the stage name; a group without history of a
+lead that has history elsewhere is at the initial stage, a lead without any history takes its
+own `stage` column; both count as entered at the lead's created_at. A row whose lead is not in
+the leads table (or has no product group) gets no stage (rate then treats it as the initial one).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from leadctl.config.lifecycle import LifecycleConfig
+
+UTC = pl.Datetime("us", "UTC")
+KEYS = ["lead_id", "product_group"]
+# The columns `rate.prepare` adds from the current stage.
+STAGE_COLUMNS = ["current_stage", "_entered_at", "_days_in_stage", "_stage_reason"]
+
+
+def _latest(events: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    """The last event per key by (changed_at, stage); equal times and stages: the later row."""
+    return events.sort(["changed_at", "stage"], maintain_order=True, nulls_last=False).unique(
+        keys, keep="last", maintain_order=False
+    )
+
+
+def with_current_stages(
+    rows: pl.LazyFrame,
+    stage_history: pl.LazyFrame,
+    leads: pl.LazyFrame,
+    lifecycle: LifecycleConfig,
+    as_of: date,
+) -> pl.LazyFrame:
+    """`rows` (lead_id, product_group as String) plus STAGE_COLUMNS.
+
+    Equal, for every row, to joining `lifecycle.current_stages(...)` on (lead_id, product_group)
+    and renaming as `rate.prepare` does, without `current_stage` filled in (prepare fills it).
+    """
+    cutoff = pl.lit(as_of).cast(UTC) + pl.duration(days=1)
+    hist = (
+        stage_history.filter(pl.col("changed_at") < cutoff)
+        .select(
+            pl.col("lead_id").cast(pl.String),
+            pl.col("product_group").cast(pl.String),
+            pl.col("stage").cast(pl.String),
+            pl.col("changed_at").cast(UTC),
+            pl.col("reason").cast(pl.String),
+        )
+        .filter(pl.col("lead_id").is_not_null())
+    )
+    by_group = _latest(hist.filter(pl.col("product_group").is_not_null()), KEYS).select(
+        *KEYS,
+        pl.col("stage").alias("_s_stage"),
+        pl.col("changed_at").alias("_s_at"),
+        pl.col("reason").alias("_s_reason"),
+    )
+    general = _latest(hist.filter(pl.col("product_group").is_null()), ["lead_id"]).select(
+        "lead_id",
+        pl.col("stage").alias("_g_stage"),
+        pl.col("changed_at").alias("_g_at"),
+        pl.col("reason").alias("_g_reason"),
+    )
+    with_history = (
+        pl.concat([by_group.select("lead_id"), general.select("lead_id")])
+        .unique()
+        .with_columns(pl.lit(True).alias("_has_history"))
+    )
+    lead_info = (
+        leads.select(
+            pl.col("lead_id").cast(pl.String),
+            pl.col("stage")
+            .cast(pl.String)
+            .fill_null(lifecycle.initial_stage)
+            .alias("_lead_stage"),
+            pl.col("created_at").cast(UTC).alias("_created_at"),
+            pl.lit(True).alias("_in_leads"),
+        )
+        .join(with_history, on="lead_id", how="left")
+        .with_columns(pl.col("_has_history").fill_null(False))
+    )
+    joined = (
+        rows.join(by_group, on=KEYS, how="left")
+        .join(general, on="lead_id", how="left")
+        .join(lead_info, on="lead_id", how="left")
+    )
+    # The general row wins where it is later (same time: the later stage name, as a sort would).
+    general_wins = pl.col("_g_at").is_not_null() & (
+        pl.col("_s_at").is_null()
+        | (pl.col("_g_at") > pl.col("_s_at"))
+        | (
+            (pl.col("_g_at") == pl.col("_s_at"))
+            # A sort puts a missing stage first, so a named stage comes later.
+            & (pl.col("_g_stage") > pl.col("_s_stage")).fill_null(
+                pl.col("_s_stage").is_null() & pl.col("_g_stage").is_not_null()
+            )
+        )
+    )
+    known = pl.col("_in_leads").fill_null(False) & pl.col("product_group").is_not_null()
+    fallback = (
+        pl.when(pl.col("_has_history"))
+        .then(pl.lit(lifecycle.initial_stage))
+        .otherwise(pl.col("_lead_stage"))
+    )
+    entered = pl.when(general_wins).then(pl.col("_g_at")).otherwise(pl.col("_s_at"))
+    as_of_dt = pl.lit(as_of).cast(UTC)
+    return (
+        joined.with_columns(
+            pl.when(known)
+            .then(
+                pl.when(general_wins)
+                .then(pl.col("_g_stage"))
+                .otherwise(pl.col("_s_stage"))
+                .fill_null(fallback)
+            )
+            .alias("current_stage"),
+            pl.when(known).then(entered.fill_null(pl.col("_created_at"))).alias("_entered_at"),
+        )
+        .with_columns(
+            (as_of_dt - pl.col("_entered_at"))
+            .dt.total_days()
+            .clip(lower_bound=0)
+            .alias("_days_in_stage"),
+            pl.when(known)
+            .then(
+                pl.when(general_wins)
+                .then(pl.col("_g_reason"))
+                .when(pl.col("_s_at").is_not_null())
+                .then(pl.col("_s_reason"))
+            )
+            .alias("_stage_reason"),
+        )
+        .drop(
+            "_s_stage",
+            "_s_at",
+            "_s_reason",
+            "_g_stage",
+            "_g_at",
+            "_g_reason",
+            "_lead_stage",
+            "_created_at",
+            "_in_leads",
+            "_has_history",
+        )
+    )
