@@ -17,8 +17,14 @@ import polars as pl
 
 from leadctl.config.lifecycle import LifecycleConfig
 from leadctl.config.rating import MQL_ACTIONS, RATINGS, Cutoffs, OverrideRule, RateConfig
-from leadctl.stages.rate_overrides import apply_overrides, review_rules
-from leadctl.stages.rate_stages import with_current_stages
+from leadctl.stages.rate_overrides import no_override, plan_overrides, review_rules
+from leadctl.stages.rate_stages import (
+    GROUP_COLUMNS,
+    LEAD_COLUMNS,
+    history_latest,
+    lead_stages,
+    stage_steps,
+)
 
 UTC = pl.Datetime("us", "UTC")
 KEYS = ["lead_id", "product_group"]
@@ -152,42 +158,68 @@ def _previous(previous: pl.LazyFrame | None) -> pl.LazyFrame | None:
 def prepare(
     inputs: RateInputs, rules: list[OverrideRule], lifecycle: LifecycleConfig, as_of: date
 ) -> pl.LazyFrame:
-    """Scores joined with override matches, stage, open opportunities and last night's state."""
+    """Scores joined with override matches, stage, open opportunities and last night's state.
+
+    Everything known per lead (override flags on lead fields and accounts, the lead's stage
+    fallbacks, an open deal without a group) is joined onto the rows at once, per lead.
+    """
     rows = normalise_scores(inputs.scores)
-    rows = apply_overrides(
-        rows,
-        rules,
-        leads=inputs.leads,
-        activities=inputs.activities,
-        accounts=inputs.accounts,
-        as_of=as_of,
-    )
-    if inputs.current is not None:
-        current = inputs.current.select(
-            pl.col("lead_id").cast(pl.String),
-            pl.col("product_group").cast(pl.String),
-            pl.col("stage").cast(pl.String).alias("current_stage"),
-            pl.col("entered_at").alias("_entered_at"),
-            pl.col("days_in_stage").alias("_days_in_stage"),
-            pl.col("reason").cast(pl.String).alias("_stage_reason"),
+    plan = (
+        plan_overrides(
+            rules,
+            rows.collect_schema(),
+            inputs.leads.collect_schema(),
+            inputs.activities,
+            as_of,
         )
-        rows = rows.join(current, on=KEYS, how="left")
+        if rules
+        else None
+    )
+    per_lead: pl.LazyFrame | None
+    if inputs.current is not None:
+        per_key = [
+            inputs.current.select(
+                pl.col("lead_id").cast(pl.String),
+                pl.col("product_group").cast(pl.String),
+                pl.col("stage").cast(pl.String).alias("current_stage"),
+                pl.col("entered_at").alias("_entered_at"),
+                pl.col("days_in_stage").alias("_days_in_stage"),
+                pl.col("reason").cast(pl.String).alias("_stage_reason"),
+            )
+        ]
+        per_lead = plan.lead_flags(inputs.leads, inputs.accounts) if plan else None
+        temp: list[str] = []
     elif inputs.stage_history is not None:
-        rows = with_current_stages(rows, inputs.stage_history, inputs.leads, lifecycle, as_of)
+        latest, general = history_latest(inputs.stage_history, as_of)
+        per_key = [latest]
+        per_lead = lead_stages(
+            inputs.leads, latest, general, lifecycle, plan.lead_columns() if plan else None
+        )
+        per_lead = plan.add_account_flags(per_lead, inputs.accounts) if plan else per_lead
+        temp = [*GROUP_COLUMNS, *LEAD_COLUMNS]
     else:
         raise ValueError("RateInputs needs `current` or `stage_history`")
-    rows = rows.with_columns(pl.col("current_stage").fill_null(lifecycle.initial_stage))
-    by_group, any_group = _open_opportunities(inputs.opportunities, as_of)
-    rows = (
-        rows.join(by_group, on=KEYS, how="left")
-        .join(any_group, on="lead_id", how="left")
-        .with_columns(
-            (pl.col("_opp_group").fill_null(False) | pl.col("_opp_any").fill_null(False)).alias(
-                "_open_opp"
-            )
-        )
-        .drop("_opp_group", "_opp_any")
+    opp_group, opp_any = _open_opportunities(inputs.opportunities, as_of)
+    # A lead with an open deal need not be in the leads table: a full join keeps it.
+    per_lead = (
+        opp_any
+        if per_lead is None
+        else per_lead.join(opp_any, on="lead_id", how="full", coalesce=True)
     )
+    rows = rows.join(per_lead, on="lead_id", how="left")
+    activity_frames = plan.activity_frames if plan else []
+    for frame, keys in [*[(f, KEYS) for f in per_key], *activity_frames, (opp_group, KEYS)]:
+        rows = rows.join(frame, on=keys, how="left")
+    if inputs.current is None:
+        for step in stage_steps(lifecycle, as_of):
+            rows = rows.with_columns(step)
+    rows = rows.with_columns(
+        *(plan.choose() if plan else no_override()),
+        pl.col("current_stage").fill_null(lifecycle.initial_stage),
+        (pl.col("_opp_group").fill_null(False) | pl.col("_opp_any").fill_null(False)).alias(
+            "_open_opp"
+        ),
+    ).drop(*temp, *(plan.flag_columns if plan else []), "_opp_group", "_opp_any")
     prev = _previous(inputs.previous)
     if prev is not None:
         return rows.join(prev, on=KEYS, how="left")

@@ -129,18 +129,16 @@ def _activity_matches(
     return matched, keys
 
 
-def _account_flags(
-    leads: pl.LazyFrame, accounts: pl.LazyFrame, cond: AccountCondition, name: str
-) -> pl.LazyFrame:
-    """(lead_id, flag): the lead's account_id meets every part of the condition."""
-    acc = accounts.select(
+def _account_columns(accounts: pl.LazyFrame) -> pl.LazyFrame:
+    return accounts.select(
         pl.col("account_id").cast(pl.String),
         pl.col("named_account").cast(pl.Boolean, strict=False).fill_null(False).alias("_named"),
         pl.col("target_account").cast(pl.Boolean, strict=False).fill_null(False).alias("_target"),
     )
-    joined = leads.select(
-        pl.col("lead_id").cast(pl.String), pl.col("account_id").cast(pl.String)
-    ).join(acc, on="account_id", how="left")
+
+
+def _account_flag(cond: AccountCondition) -> pl.Expr:
+    """On a lead joined with its account (`_account_columns`): the condition holds."""
     flag = pl.col("account_id").is_not_null()
     if cond.named is not None:
         flag = flag & (pl.col("_named").fill_null(False) == cond.named)
@@ -149,9 +147,117 @@ def _account_flags(
     if cond.account_ids:
         wanted = [a.strip() for a in cond.account_ids]
         flag = flag & pl.col("account_id").str.strip_chars().is_in(wanted)
-    return joined.filter(pl.col("lead_id").is_not_null(), flag).select(
-        "lead_id", pl.lit(True).alias(name)
+    return flag.fill_null(False)
+
+
+@dataclass(frozen=True)
+class OverridePlan:
+    """The rules as columns: conditions on lead fields and accounts are evaluated once per lead
+    (`lead_flags`, joined on lead_id), activity conditions as small frames of matching keys,
+    conditions on the rated row's own columns directly; `choose` then picks the first rule."""
+
+    rules: list[OverrideRule]
+    lead_exprs: list[pl.Expr]  # evaluated on the leads table, one flag column each
+    account_exprs: list[pl.Expr]  # evaluated on leads joined with their accounts
+    activity_frames: list[tuple[pl.LazyFrame, list[str]]]  # (keys + a flag, keys)
+    matches: list[pl.Expr]  # per rule: all its conditions hold
+    flag_columns: list[str]
+
+    def lead_flags(self, leads: pl.LazyFrame, accounts: pl.LazyFrame) -> pl.LazyFrame | None:
+        """lead_id + one flag per lead-field and account condition (None: there are none)."""
+        if not self.lead_exprs and not self.account_exprs:
+            return None
+        frame = leads.select(pl.col("lead_id").cast(pl.String), *self.lead_columns()).filter(
+            pl.col("lead_id").is_not_null()
+        )
+        return self.add_account_flags(frame, accounts)
+
+    def lead_columns(self) -> list[pl.Expr]:
+        """What to select from the leads table for `add_account_flags` (with lead_id)."""
+        account = [pl.col("account_id").cast(pl.String)] if self.account_exprs else []
+        return [*self.lead_exprs, *account]
+
+    def add_account_flags(self, frame: pl.LazyFrame, accounts: pl.LazyFrame) -> pl.LazyFrame:
+        """A per-lead frame with `lead_columns` gets the account flags (and loses account_id)."""
+        if not self.account_exprs:
+            return frame
+        return (
+            frame.join(_account_columns(accounts), on="account_id", how="left")
+            .with_columns(self.account_exprs)
+            .drop("account_id", "_named", "_target")
+        )
+
+    def choose(self) -> list[pl.Expr]:
+        """`_ov_rule`, `_ov_action`, `_ov_sla` of the first matching rule (null: none)."""
+
+        def first(values: list[str | None]) -> pl.Expr:
+            out = pl.lit(None, pl.String)
+            for match, value in reversed(list(zip(self.matches, values, strict=True))):
+                out = pl.when(match).then(pl.lit(value, pl.String)).otherwise(out)
+            return out
+
+        return [
+            first([r.name for r in self.rules]).alias("_ov_rule"),
+            first([r.action for r in self.rules]).alias("_ov_action"),
+            first([r.sla_tier for r in self.rules]).alias("_ov_sla"),
+        ]
+
+
+def plan_overrides(
+    rules: list[OverrideRule],
+    row_schema: pl.Schema,
+    lead_schema: pl.Schema,
+    activities: pl.LazyFrame,
+    as_of: date,
+) -> OverridePlan:
+    """Field conditions read the row's score columns first, then the lead's columns."""
+    lead_exprs: list[pl.Expr] = []
+    account_exprs: list[pl.Expr] = []
+    frames: list[tuple[pl.LazyFrame, list[str]]] = []
+    flag_cols: list[str] = []
+    matches: list[pl.Expr] = []
+    for i, rule in enumerate(rules):
+        exprs: list[pl.Expr] = []
+        for j, cond in enumerate(rule.conditions):
+            name = f"_ovc_{i}_{j}"
+            if isinstance(cond, FieldCondition):
+                if cond.field in row_schema and not cond.field.startswith("_"):
+                    exprs.append(_field_expr(cond.field, row_schema[cond.field], cond, rule.name))
+                    continue
+                if cond.field not in lead_schema:
+                    known = sorted(set(row_schema) | set(lead_schema))
+                    known = [k for k in known if not k.startswith("_")]
+                    raise ConfigError(
+                        f"rate.overrides '{rule.name}': field '{cond.field}' is not a column of "
+                        f"the scores or the leads table; columns are: {', '.join(known)}"
+                    )
+                # A lead missing from the leads table has null fields: no condition holds.
+                lead_exprs.append(
+                    _field_expr(cond.field, lead_schema[cond.field], cond, rule.name).alias(name)
+                )
+            elif isinstance(cond, ActivityCondition):
+                frames.append(_activity_matches(activities, cond, as_of, name))
+            else:
+                account_exprs.append(_account_flag(cond).alias(name))
+            flag_cols.append(name)
+            exprs.append(pl.col(name).fill_null(False))
+        matches.append(pl.all_horizontal(exprs))
+    return OverridePlan(
+        rules=rules,
+        lead_exprs=lead_exprs,
+        account_exprs=account_exprs,
+        activity_frames=frames,
+        matches=matches,
+        flag_columns=flag_cols,
     )
+
+
+def no_override() -> list[pl.Expr]:
+    return [
+        pl.lit(None, pl.String).alias("_ov_rule"),
+        pl.lit(None, pl.String).alias("_ov_action"),
+        pl.lit(None, pl.String).alias("_ov_sla"),
+    ]
 
 
 def apply_overrides(
@@ -167,60 +273,14 @@ def apply_overrides(
 
     Field conditions read the row's score columns first, then the lead's columns (leads must be
     unique by lead_id, as the canonical loader guarantees; so must accounts by account_id).
+    `rate.prepare` uses the same plan but joins the lead flags together with the lead's stage.
     """
-    none = [
-        pl.lit(None, pl.String).alias("_ov_rule"),
-        pl.lit(None, pl.String).alias("_ov_action"),
-        pl.lit(None, pl.String).alias("_ov_sla"),
-    ]
     if not rules:
-        return rows.with_columns(none)
-    row_schema = rows.collect_schema()
-    lead_schema = leads.collect_schema()
-    lead_fields: dict[str, str] = {}
-    flag_cols: list[str] = []
-    rule_flags: list[list[pl.Expr]] = []
-    for i, rule in enumerate(rules):
-        exprs: list[pl.Expr] = []
-        for j, cond in enumerate(rule.conditions):
-            name = f"_ovc_{i}_{j}"
-            if isinstance(cond, FieldCondition):
-                if cond.field in row_schema and not cond.field.startswith("_"):
-                    exprs.append(_field_expr(cond.field, row_schema[cond.field], cond, rule.name))
-                elif cond.field in lead_schema:
-                    alias = lead_fields.setdefault(cond.field, f"_lead_{cond.field}")
-                    exprs.append(_field_expr(alias, lead_schema[cond.field], cond, rule.name))
-                else:
-                    known = sorted(set(row_schema) | set(lead_schema))
-                    known = [k for k in known if not k.startswith("_")]
-                    raise ConfigError(
-                        f"rate.overrides '{rule.name}': field '{cond.field}' is not a column of "
-                        f"the scores or the leads table; columns are: {', '.join(known)}"
-                    )
-                continue
-            if isinstance(cond, ActivityCondition):
-                matched, keys = _activity_matches(activities, cond, as_of, name)
-            else:
-                matched, keys = _account_flags(leads, accounts, cond, name), ["lead_id"]
-            rows = rows.join(matched, on=keys, how="left")
-            flag_cols.append(name)
-            exprs.append(pl.col(name).fill_null(False))
-        rule_flags.append(exprs)
-    if lead_fields:
-        extra = leads.select(
-            pl.col("lead_id").cast(pl.String), *[pl.col(f).alias(a) for f, a in lead_fields.items()]
-        )
-        rows = rows.join(extra, on="lead_id", how="left")
-    matches = [pl.all_horizontal(exprs) for exprs in rule_flags]
-
-    def first(values: list[str | None]) -> pl.Expr:
-        out = pl.lit(None, pl.String)
-        for match, value in reversed(list(zip(matches, values, strict=True))):
-            out = pl.when(match).then(pl.lit(value, pl.String)).otherwise(out)
-        return out
-
-    return rows.with_columns(
-        first([r.name for r in rules]).alias("_ov_rule"),
-        first([r.action for r in rules]).alias("_ov_action"),
-        first([r.sla_tier for r in rules]).alias("_ov_sla"),
-    ).drop([*flag_cols, *lead_fields.values()])
+        return rows.with_columns(no_override())
+    plan = plan_overrides(rules, rows.collect_schema(), leads.collect_schema(), activities, as_of)
+    flags = plan.lead_flags(leads, accounts)
+    if flags is not None:
+        rows = rows.join(flags, on="lead_id", how="left")
+    for frame, keys in plan.activity_frames:
+        rows = rows.join(frame, on=keys, how="left")
+    return rows.with_columns(plan.choose()).drop(plan.flag_columns)

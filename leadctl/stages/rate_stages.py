@@ -34,18 +34,9 @@ def _latest(events: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
     )
 
 
-def with_current_stages(
-    rows: pl.LazyFrame,
-    stage_history: pl.LazyFrame,
-    leads: pl.LazyFrame,
-    lifecycle: LifecycleConfig,
-    as_of: date,
-) -> pl.LazyFrame:
-    """`rows` (lead_id, product_group as String) plus STAGE_COLUMNS.
-
-    Equal, for every row, to joining `lifecycle.current_stages(...)` on (lead_id, product_group)
-    and renaming as `rate.prepare` does, without `current_stage` filled in (prepare fills it).
-    """
+def history_latest(stage_history: pl.LazyFrame, as_of: date) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(latest row per lead and group: KEYS + _s_*, latest row without a group per lead:
+    lead_id + _g_*), from history up to the end of as_of."""
     cutoff = pl.lit(as_of).cast(UTC) + pl.duration(days=1)
     hist = (
         stage_history.filter(pl.col("changed_at") < cutoff)
@@ -70,12 +61,24 @@ def with_current_stages(
         pl.col("changed_at").alias("_g_at"),
         pl.col("reason").alias("_g_reason"),
     )
+    return by_group, general
+
+
+def lead_stages(
+    leads: pl.LazyFrame,
+    by_group: pl.LazyFrame,
+    general: pl.LazyFrame,
+    lifecycle: LifecycleConfig,
+    extra: list[pl.Expr] | None = None,
+) -> pl.LazyFrame:
+    """Per lead of the leads table: what its rows' stages need (LEAD_COLUMNS), plus `extra`
+    expressions evaluated on the leads table (rate joins everything per lead at once)."""
     with_history = (
         pl.concat([by_group.select("lead_id"), general.select("lead_id")])
         .unique()
         .with_columns(pl.lit(True).alias("_has_history"))
     )
-    lead_info = (
+    return (
         leads.select(
             pl.col("lead_id").cast(pl.String),
             pl.col("stage")
@@ -84,15 +87,28 @@ def with_current_stages(
             .alias("_lead_stage"),
             pl.col("created_at").cast(UTC).alias("_created_at"),
             pl.lit(True).alias("_in_leads"),
+            *(extra or []),
         )
         .join(with_history, on="lead_id", how="left")
+        .join(general, on="lead_id", how="left")
         .with_columns(pl.col("_has_history").fill_null(False))
     )
-    joined = (
-        rows.join(by_group, on=KEYS, how="left")
-        .join(general, on="lead_id", how="left")
-        .join(lead_info, on="lead_id", how="left")
-    )
+
+
+LEAD_COLUMNS = [
+    "_lead_stage",
+    "_created_at",
+    "_in_leads",
+    "_has_history",
+    "_g_stage",
+    "_g_at",
+    "_g_reason",
+]
+GROUP_COLUMNS = ["_s_stage", "_s_at", "_s_reason"]
+
+
+def stage_steps(lifecycle: LifecycleConfig, as_of: date) -> list[list[pl.Expr]]:
+    """Two `with_columns` steps turning LEAD_COLUMNS + GROUP_COLUMNS into STAGE_COLUMNS."""
     # The general row wins where it is later (same time: the later stage name, as a sort would).
     general_wins = pl.col("_g_at").is_not_null() & (
         pl.col("_s_at").is_null()
@@ -113,8 +129,8 @@ def with_current_stages(
     )
     entered = pl.when(general_wins).then(pl.col("_g_at")).otherwise(pl.col("_s_at"))
     as_of_dt = pl.lit(as_of).cast(UTC)
-    return (
-        joined.with_columns(
+    return [
+        [
             pl.when(known)
             .then(
                 pl.when(general_wins)
@@ -124,8 +140,8 @@ def with_current_stages(
             )
             .alias("current_stage"),
             pl.when(known).then(entered.fill_null(pl.col("_created_at"))).alias("_entered_at"),
-        )
-        .with_columns(
+        ],
+        [
             (as_of_dt - pl.col("_entered_at"))
             .dt.total_days()
             .clip(lower_bound=0)
@@ -138,17 +154,25 @@ def with_current_stages(
                 .then(pl.col("_s_reason"))
             )
             .alias("_stage_reason"),
-        )
-        .drop(
-            "_s_stage",
-            "_s_at",
-            "_s_reason",
-            "_g_stage",
-            "_g_at",
-            "_g_reason",
-            "_lead_stage",
-            "_created_at",
-            "_in_leads",
-            "_has_history",
-        )
-    )
+        ],
+    ]
+
+
+def with_current_stages(
+    rows: pl.LazyFrame,
+    stage_history: pl.LazyFrame,
+    leads: pl.LazyFrame,
+    lifecycle: LifecycleConfig,
+    as_of: date,
+) -> pl.LazyFrame:
+    """`rows` (lead_id, product_group as String) plus STAGE_COLUMNS.
+
+    Equal, for every row, to joining `lifecycle.current_stages(...)` on (lead_id, product_group)
+    and renaming as `rate.prepare` does, without `current_stage` filled in (prepare fills it).
+    """
+    by_group, general = history_latest(stage_history, as_of)
+    per_lead = lead_stages(leads, by_group, general, lifecycle)
+    out = rows.join(by_group, on=KEYS, how="left").join(per_lead, on="lead_id", how="left")
+    for step in stage_steps(lifecycle, as_of):
+        out = out.with_columns(step)
+    return out.drop(*GROUP_COLUMNS, *LEAD_COLUMNS)
