@@ -26,15 +26,12 @@ from leadctl.stages.expire_breaches import (
 )
 from leadctl.stages.expire_common import (
     PAIR,
-    attach_owner,
-    expand_history,
     known_touches,
     latest_assignments,
-    mql_dates,
     rep_directory,
-    scope_flag,
-    touch_stats,
+    with_touch_stats,
 )
+from leadctl.stages.expire_history import current_pairs, read_history
 from leadctl.stages.expire_feedback import (
     classify_reasons,
     feedback_issues,
@@ -43,9 +40,8 @@ from leadctl.stages.expire_feedback import (
 )
 from leadctl.stages.expire_rules import expirations
 from leadctl.stages.expire_suppression import suppression
-from leadctl.stages.expire_transitions import illegal_transitions
+from leadctl.stages.expire_transitions import ordered_illegal_transitions
 from leadctl.stages.expire_zombies import zombies
-from leadctl.stages.lifecycle import current_stages
 
 UPDATE_COLUMNS = [
     *PAIR,
@@ -122,6 +118,48 @@ def stage_updates(
     )
 
 
+def _attach_owner(
+    current: pl.DataFrame, assigned: pl.DataFrame, directory: pl.DataFrame
+) -> pl.DataFrame:
+    """`attach_owner` on the materialised pairs (the CRM owner is already a column)."""
+    log = assigned.select(
+        *PAIR,
+        pl.col("owner_id").alias("_log_owner"),
+        pl.col("team").alias("_log_team"),
+        "sla_tier",
+        "assigned_at",
+    )
+    return (
+        current.join(log, on=PAIR, how="left")
+        .with_columns(pl.coalesce("_log_owner", "_crm_owner").alias("owner_id"))
+        .join(
+            directory.select("rep_id", "rep_team"),
+            left_on="owner_id",
+            right_on="rep_id",
+            how="left",
+        )
+        .with_columns(pl.coalesce("_log_team", "rep_team").alias("team"))
+        .drop("_log_owner", "_crm_owner", "_log_team", "rep_team")
+    )
+
+
+def used_stages(cfg: ExpireConfig, lifecycle: LifecycleConfig) -> list[str]:
+    """Every stage an expire output looks at: rule stages, working and closed stages,
+    persistence, zombie and suppression stages. A pair in any other stage and without a reason
+    appears in no output (unless assigned: see `expire`)."""
+    s = cfg.suppression
+    named = [
+        *cfg.rules,
+        *working_stages(lifecycle),
+        *lifecycle.closed_stages,
+        *cfg.persistence.stages,
+        *cfg.zombies.stages,
+        *(lifecycle.active_sales_stages if s.active_sales_stages else []),
+        *s.extra_stages,
+    ]
+    return sorted(set(named))
+
+
 def validate_config(cfg: ExpireConfig, lifecycle: LifecycleConfig) -> None:
     """Raise ConfigError when the expire section and the lifecycle disagree."""
     problems = check_expire_config(cfg, lifecycle)
@@ -137,30 +175,53 @@ def expire(
     cfg: ExpireConfig,
     criteria: PersistenceCriteria,
     as_of: date,
+    full_state: bool = False,
 ) -> ExpireResult:
-    """Everything expire decides for the night of `as_of` (nothing after as-of is seen)."""
+    """Everything expire decides for the night of `as_of` (nothing after as-of is seen).
+
+    `full_state` keeps every (lead, group) pair in the per-pair state instead of only those in
+    `used_stages` (same outputs; for tests).
+    """
     validate_config(cfg, lifecycle)
-    events = expand_history(inputs.stage_history, product_groups, as_of)
-    current = current_stages(inputs.stage_history, inputs.leads, product_groups, lifecycle, as_of)
-    directory = rep_directory(inputs.reps)
-    assigned = latest_assignments(inputs.assignments, as_of)
-    touches = known_touches(inputs.sales_touches, as_of)
+    # Each large input is read once and materialised (rechunked: gathers and joins on
+    # chunked frames are several times slower); the history is ordered without a string sort
+    # and every per-pair fact (current stage, scope, MQL date) comes from one pass over it.
+    history = read_history(inputs.stage_history, product_groups, as_of)
+    events = history.events
+    directory, assigned = pl.collect_all([rep_directory(inputs.reps), latest_assignments(inputs.assignments, as_of)])
+    touches_df = known_touches(inputs.sales_touches, as_of).collect().rechunk()
+    touches = touches_df.lazy()
     # Who closed a lead: the rep who logged the change; a system user's change is the owner's.
     closer = directory.select(
         pl.col("rep_id").alias("changed_by"),
         pl.col("rep_team").alias("closer_team"),
         pl.lit(True).alias("closer_is_rep"),
     )
-    state = (
-        attach_owner(scope_flag(current, events), assigned, inputs.leads, directory)
-        .join(mql_dates(events, lifecycle), on=PAIR, how="left")
-        .join(closer, on="changed_by", how="left")
-        .with_columns(pl.col("closer_is_rep").fill_null(False))
+    # Only the pairs an output can use: a stage some rule or list names, a logged reason, or
+    # an assignment (the SLA check reports the current stage of any assigned pair).
+    current = current_pairs(
+        history,
+        inputs.leads,
+        product_groups,
+        lifecycle,
+        as_of,
+        stages=None if full_state else used_stages(cfg, lifecycle),
+        extra_pairs=assigned.select(PAIR),
     )
-    stats = touch_stats(state, touches, cfg.touches_by, as_of, cfg.zombies.window_days)
+    owned = _attach_owner(current, assigned, directory)
+    state_df = with_touch_stats(
+        owned.join(closer, on="changed_by", how="left").with_columns(
+            pl.col("closer_is_rep").fill_null(False)
+        ),
+        touches_df,
+        cfg.touches_by,
+        as_of,
+        cfg.zombies.window_days,
+    )
     # Every output reads the per-pair state; materialised once, not re-planned eight times.
-    state = state.join(stats, on=PAIR, how="left").collect().lazy()
-    events = events.collect().lazy()
+    state = state_df.lazy()
+    directory = directory.lazy()
+    assigned = assigned.lazy()
     classified = classify_reasons(state, lifecycle)
 
     expired = expirations(state.filter(pl.col("in_scope")), cfg, as_of)
@@ -176,7 +237,7 @@ def expire(
         pl.col("rep_id").alias("changed_by"), pl.col("rep_team").alias("team")
     )
     illegal = (
-        illegal_transitions(events, lifecycle, as_of, cfg.lookback_days)
+        ordered_illegal_transitions(events, lifecycle, as_of, cfg.lookback_days)
         .join(changed_by_team, on="changed_by", how="left")
         .sort([*PAIR, "changed_at", "to_stage", "changed_by"], nulls_last=True)
     )

@@ -232,3 +232,32 @@ def touch_stats(
         .join(stats, on=PAIR, how="left")
         .with_columns(pl.col("touches_in_window").fill_null(0))
     )
+
+
+def with_touch_stats(
+    state: pl.DataFrame, touches: pl.DataFrame, touches_by: str, as_of: date, window_days: int
+) -> pl.DataFrame:
+    """`state` (one row per pair, with owner_id and entered_at) plus `touch_stats`' columns,
+    without joining every touch to every pair of its lead: the last touch is taken per lead
+    (per lead and rep for touches_by "owner") before the join, and only the touches of the
+    last `window_days` are joined to count the touches in the window."""
+    start = pl.lit(reference(as_of) - timedelta(days=window_days), dtype=UTC_DT)
+    keys = ["lead_id"] if touches_by != "owner" else ["lead_id", "rep_id"]
+    on = {"left_on": ["lead_id"], "right_on": ["lead_id"]}
+    if touches_by == "owner":
+        on = {"left_on": ["lead_id", "owner_id"], "right_on": ["lead_id", "rep_id"]}
+    last = touches.group_by(keys).agg(pl.col("occurred_at").max().alias("last_touch_at"))
+    recent = touches.filter(pl.col("occurred_at") >= start).select(*keys, "occurred_at")
+    window_start = pl.max_horizontal(pl.col("entered_at"), start)
+    counts = (
+        state.select(*PAIR, "owner_id", "entered_at")
+        .join(recent, how="inner", **on)
+        .filter(pl.col("occurred_at") >= window_start)
+        .group_by(PAIR)
+        .agg(pl.len().cast(pl.Int64).alias("touches_in_window"))
+    )
+    return (
+        state.join(last, how="left", **on)
+        .join(counts, on=PAIR, how="left")
+        .with_columns(pl.col("touches_in_window").fill_null(0))
+    )

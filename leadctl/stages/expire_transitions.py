@@ -46,6 +46,28 @@ def illegal_transitions(
     steps = events.with_columns(pl.col("stage").shift(1).over(PAIR).alias("from_stage")).rename(
         {"stage": "to_stage"}
     )
+    return _flag_steps(steps.filter(within_lookback("changed_at", as_of, lookback_days)), lifecycle)
+
+
+def ordered_illegal_transitions(
+    events: pl.DataFrame, lifecycle: LifecycleConfig, as_of: date, lookback_days: int
+) -> pl.LazyFrame:
+    """`illegal_transitions` of events already in pair/time order with a `_new_pair` flag
+    (`expire_history.ordered_events`): the previous stage is the previous row's, no
+    per-pair window."""
+    steps = (
+        events.lazy()
+        .with_columns(
+            pl.when(~pl.col("_new_pair")).then(pl.col("stage").shift(1)).alias("from_stage")
+        )
+        .filter(within_lookback("changed_at", as_of, lookback_days))
+        .rename({"stage": "to_stage"})
+    )
+    return _flag_steps(steps, lifecycle)
+
+
+def _flag_steps(steps: pl.LazyFrame, lifecycle: LifecycleConfig) -> pl.LazyFrame:
+    """Steps (from_stage → to_stage) the config does not allow, or into unknown stages."""
     unknown = ~pl.col("to_stage").is_in(lifecycle.stages)
     moves = steps.filter(
         pl.col("from_stage").is_not_null()
@@ -57,8 +79,6 @@ def illegal_transitions(
         allowed_transitions(lifecycle), on=["from_stage", "to_stage"], how="anti"
     ).with_columns(pl.lit("not allowed").alias("issue"))
     unknown_rows = steps.filter(unknown).with_columns(pl.lit("unknown stage").alias("issue"))
-    return (
-        pl.concat([not_allowed.select(ILLEGAL_COLUMNS), unknown_rows.select(ILLEGAL_COLUMNS)])
-        .filter(within_lookback("changed_at", as_of, lookback_days))
-        .sort([*PAIR, "changed_at", "to_stage", "changed_by"], nulls_last=True)
-    )
+    return pl.concat(
+        [not_allowed.select(ILLEGAL_COLUMNS), unknown_rows.select(ILLEGAL_COLUMNS)]
+    ).sort([*PAIR, "changed_at", "to_stage", "changed_by"], nulls_last=True)

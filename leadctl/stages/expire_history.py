@@ -1,0 +1,260 @@
+"""The stage history per (lead, product group), read and ordered once for every expire output.
+
+`expand_history` + a sort by lead_id, product_group, changed_at, stage is what every expire
+builder starts from. Sorting 4 M rows by a string key costs seconds, and the builders only need
+each pair's events together and in time order, not the pairs in lead_id order: `ordered_events`
+sorts by a 64-bit hash of lead_id and one packed integer (group, time, stage) instead, and
+checks that no two lead ids share a hash (else it takes the exact string sort). The outputs are
+sorted by their own keys afterwards, so nothing depends on the order of the pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from leadctl.config.lifecycle import LifecycleConfig
+from leadctl.stages.expire_common import PAIR, UTC_DT, cutoff
+
+EVENT_COLUMNS = ["lead_id", "product_group", "stage", "changed_at", "changed_by", "reason"]
+ORDER = [*PAIR, "changed_at", "stage"]
+
+
+def _exact(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort(ORDER, maintain_order=True)
+
+
+def _packed_key(frame: pl.DataFrame) -> pl.Series | None:
+    """group, changed_at and stage packed into one UInt64 that sorts like the three columns
+    (stage lexically, nulls first); None when they do not fit in 63 bits."""
+    groups = frame.get_column("product_group").unique().sort()
+    stages = frame.get_column("stage").unique().sort()  # nulls first, as in the string sort
+    if groups.null_count():
+        return None
+    micros = frame.get_column("changed_at").to_physical()
+    low, high = micros.min(), micros.max()
+    if low is None or micros.null_count():
+        return None
+    time_bits = int(high - low).bit_length()  # type: ignore[operator]
+    time_code = pl.col("changed_at").to_physical() - low
+    if time_bits + (len(groups) - 1).bit_length() + len(stages).bit_length() > 63:
+        # A history spanning centuries: rank the timestamps instead (same order).
+        time_code = pl.col("changed_at").rank("dense").cast(pl.Int64) - 1
+        time_bits = (micros.n_unique() - 1).bit_length()
+    stage_bits = len(stages).bit_length()
+    if time_bits + (len(groups) - 1).bit_length() + stage_bits > 63:
+        return None
+    stage_rank = (
+        pl.col("stage")
+        .replace_strict(stages.drop_nulls(), pl.int_range(1, stages.drop_nulls().len() + 1,
+                                                          eager=True), default=0,
+                        return_dtype=pl.Int64)
+    )
+    group_rank = pl.col("product_group").replace_strict(
+        groups, pl.int_range(0, len(groups), eager=True), return_dtype=pl.Int64
+    )
+    key = (
+        group_rank.cast(pl.UInt64) * (1 << (time_bits + stage_bits))
+        + time_code.cast(pl.UInt64) * (1 << stage_bits)
+        + stage_rank.cast(pl.UInt64)
+    )
+    return frame.select(key.alias("_key")).to_series()
+
+
+def ordered_events(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` (EVENT_COLUMNS) with each pair's rows together, ordered by changed_at then stage
+    (ties in input order), plus `_new_pair` (first row of its pair)."""
+    ordered = None
+    if frame.height > 1:
+        key = _packed_key(frame)
+        if key is not None:
+            hashed = frame.get_column("lead_id").hash(seed=0)
+            # Two stable passes (key, then hash) order like one sort by (hash, key), faster.
+            by_key = pl.DataFrame({"k": key}).select(pl.arg_sort_by("k", maintain_order=True))
+            by_key = by_key.to_series()
+            by_hash = pl.DataFrame({"h": hashed.gather(by_key)}).select(
+                pl.arg_sort_by("h", maintain_order=True)
+            )
+            order = by_key.gather(by_hash.to_series())
+            candidate = frame[order]
+            ids = candidate.get_column("lead_id")
+            sorted_hash = hashed.gather(order)
+            collision = (ids.ne_missing(ids.shift(1)) & (sorted_hash == sorted_hash.shift(1))).any()
+            if not collision:
+                ordered = candidate
+    if ordered is None:
+        ordered = _exact(frame)
+    return ordered.with_columns(_boundary(1).alias("_new_pair"))
+
+
+def _boundary(step: int) -> pl.Expr:
+    """The row is the first (step 1) or last (step -1) of its pair in an ordered frame."""
+    edge = pl.int_range(pl.len()) == (0 if step == 1 else pl.len() - 1)
+    return (
+        edge
+        | pl.col("lead_id").ne_missing(pl.col("lead_id").shift(step))
+        | pl.col("product_group").ne_missing(pl.col("product_group").shift(step))
+    )
+
+
+@dataclass(frozen=True)
+class History:
+    """The stage history known on as-of, read once.
+
+    events: `expand_history`'s rows (configured groups; group-less rows copied to each group),
+    rechunked and in pair/time order, with `_new_pair`; other_leads: lead_ids with history only
+    counted by `current_stages` (rows of groups that are not configured), unique.
+    """
+
+    events: pl.DataFrame
+    other_leads: pl.DataFrame
+
+
+def read_history(history: pl.LazyFrame, product_groups: list[str], as_of: date) -> History:
+    """Read the history known on as-of once; expand group-less rows to every group."""
+    known = history.filter(pl.col("changed_at") < pl.lit(cutoff(as_of), dtype=UTC_DT)).select(
+        EVENT_COLUMNS
+    )
+    raw = known.collect().rechunk()
+    configured = pl.col("product_group").is_in(product_groups)
+    other_leads = (
+        raw.filter(pl.col("product_group").is_not_null() & ~configured).select("lead_id").unique()
+    )
+    expanded = raw.filter(configured)
+    general = raw.filter(pl.col("product_group").is_null())
+    if general.height:
+        groups = pl.DataFrame({"product_group": product_groups}, schema={"product_group": pl.String})
+        general = general.drop("product_group").join(groups, how="cross").select(EVENT_COLUMNS)
+        expanded = pl.concat([expanded, general]).rechunk()
+    del raw
+    return History(events=ordered_events(expanded), other_leads=other_leads)
+
+
+def latest_with_mql(events: pl.DataFrame, lifecycle: LifecycleConfig) -> pl.DataFrame:
+    """The last event of each pair (stage, entered_at, reason, changed_by) with mql_at, the
+    latest entry into the MQL or override stage (null when none): one pass over the ordered
+    events, no group-by or join."""
+    is_mql = pl.col("stage").is_in([lifecycle.mql_stage, lifecycle.override_stage]).fill_null(
+        False
+    )
+    segment = pl.col("_new_pair").cum_sum()
+    # The latest MQL time so far, carried forward, valid only inside the segment that set it.
+    return (
+        events.with_columns(
+            pl.when(is_mql).then(pl.col("changed_at")).forward_fill().alias("_mql_at"),
+            pl.when(is_mql).then(segment).forward_fill().alias("_mql_segment"),
+            segment.alias("_segment"),
+        )
+        .filter(_boundary(-1))
+        .select(
+            *PAIR,
+            "stage",
+            pl.col("changed_at").alias("entered_at"),
+            "reason",
+            "changed_by",
+            pl.when(pl.col("_mql_segment") == pl.col("_segment"))
+            .then(pl.col("_mql_at"))
+            .alias("mql_at"),
+        )
+    )
+
+
+def lead_flags(history: History) -> pl.DataFrame:
+    """lead_id → _lead_seen: True when the lead has events in a configured group, False when
+    only in other groups (both: the lead has history, as `current_stages` counts it)."""
+    first_of_lead = pl.int_range(pl.len()) == 0
+    seen = history.events.filter(
+        first_of_lead | pl.col("lead_id").ne_missing(pl.col("lead_id").shift(1))
+    ).select("lead_id", pl.lit(True).alias("_lead_seen"))
+    other = history.other_leads.join(seen, on="lead_id", how="anti", nulls_equal=True)
+    if other.height == 0:
+        return seen
+    return pl.concat([seen, other.select("lead_id", pl.lit(False).alias("_lead_seen"))])
+
+
+def current_pairs(
+    history: History,
+    leads: pl.LazyFrame,
+    product_groups: list[str],
+    lifecycle: LifecycleConfig,
+    as_of: date,
+    *,
+    stages: list[str] | None = None,
+    extra_pairs: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """`scope_flag(current_stages(...), events)` joined with `mql_dates`, from the history read
+    once: lead_id, product_group, stage, entered_at, days_in_stage, reason, changed_by,
+    in_scope, mql_at, and `_crm_owner` (the lead's owner_id). One row per lead and group.
+
+    With `stages`, only the pairs some output can use: those whose current stage is one of
+    `stages`, or that carry a reason, or are among `extra_pairs` (lead_id, product_group).
+    Every other row is identical to the full table's; which are left out depends on the
+    initial stage: a pair without history of a lead with history is at the initial stage,
+    so when that stage is not in `stages` the pairs are never built.
+    """
+    groups = pl.DataFrame({"product_group": product_groups}, schema={"product_group": pl.String})
+    latest = latest_with_mql(history.events, lifecycle).with_columns(
+        pl.lit(True).alias("_pair_seen")
+    )
+    lead_rows = leads.select(
+        "lead_id",
+        pl.col("stage").fill_null(lifecycle.initial_stage).alias("_lead_stage"),
+        "created_at",
+        pl.col("owner_id").alias("_crm_owner"),
+    ).collect()
+    flags = lead_flags(history)
+    if stages is None or lifecycle.initial_stage in stages:
+        base = lead_rows.join(groups, how="cross")
+    else:
+        # Pairs with history in a kept stage or with a reason (a null stage falls back to the
+        # initial stage, left out); pairs of leads without any history (at the lead's own
+        # stage); and the extra pairs.
+        parts = [
+            latest.filter(pl.col("stage").is_in(stages) | pl.col("reason").is_not_null())
+            .select(PAIR)
+            .join(lead_rows, on="lead_id", how="inner"),
+            lead_rows.filter(pl.col("_lead_stage").is_in(stages))
+            .join(flags, on="lead_id", how="anti")
+            .join(groups, how="cross")
+            .select(*PAIR, *lead_rows.columns[1:]),
+        ]
+        if extra_pairs is not None and extra_pairs.height:
+            extra = extra_pairs.select(PAIR).unique().join(groups, on="product_group", how="semi")
+            parts.append(extra.join(lead_rows, on="lead_id", how="inner"))
+        base = pl.concat([p.select(*PAIR, *lead_rows.columns[1:]) for p in parts])
+        base = base.unique(subset=PAIR, keep="first") if len(parts) > 2 else base
+    reference = pl.lit(as_of).cast(UTC_DT)
+    has_history = pl.col("_lead_seen").is_not_null()
+    fallback = (
+        pl.when(has_history).then(pl.lit(lifecycle.initial_stage)).otherwise(pl.col("_lead_stage"))
+    )
+    return (
+        base.join(latest, on=PAIR, how="left")
+        .join(flags, on="lead_id", how="left")
+        .with_columns(
+            pl.col("stage").fill_null(fallback),
+            pl.col("entered_at").fill_null(pl.col("created_at")),
+            # In scope: history in its own group, or no history in any configured group.
+            (pl.col("_pair_seen").fill_null(False) | ~pl.col("_lead_seen").fill_null(False)).alias(
+                "in_scope"
+            ),
+        )
+        .with_columns(
+            (reference - pl.col("entered_at")).dt.total_days().clip(lower_bound=0).alias(
+                "days_in_stage"
+            )
+        )
+        .select(
+            *PAIR,
+            "stage",
+            "entered_at",
+            "days_in_stage",
+            "reason",
+            "changed_by",
+            "in_scope",
+            "mql_at",
+            "_crm_owner",
+        )
+    )
