@@ -13,6 +13,8 @@ account in the lead's country, account with an owner, lowest account_id.
 from __future__ import annotations
 
 from datetime import date
+from math import comb
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -29,6 +31,9 @@ MATCH_SCHEMA = {
     "account_match_score": pl.Float64,
 }
 _CHUNK = 256  # queries per cdist call: bounds the score matrix to 256 × accounts floats
+_BLOCK_DIMS = 5  # characters counted one by one to block fuzzy candidates (the rest together)
+_MAX_BALL = 5000  # count-vector offsets per query group before it falls back to the window
+_PARALLEL_PAIRS = 2_000_000  # cdist calls this large run on all cores
 _SCORERS = {
     "ratio": fuzz.ratio,
     "token_sort_ratio": fuzz.token_sort_ratio,
@@ -77,67 +82,249 @@ def prepare_accounts(
     )
 
 
-def _sorted_tokens(value: str) -> str:
-    return " ".join(sorted(value.split()))
+def _sorted_tokens(values: pl.Series) -> pl.Series:
+    """Each key with its words sorted ('b a' → 'a b'), as token_sort_ratio compares them.
+
+    Words are runs of non-space characters; company keys are words joined by single spaces.
+    (`list.eval(sort)`, not `list.sort`, which is far slower on strings.)
+    """
+    return values.str.extract_all(r"\S+").list.eval(pl.element().sort()).list.join(" ")
+
+
+def _max_indel(total_len: pl.Expr, threshold: float) -> pl.Expr:
+    """Largest indel distance a pair with this summed length can have and still score
+    `threshold` with ratio (100 * (1 - distance / summed length)), rounded up a hair so float
+    noise never makes it too small."""
+    return ((100.0 - threshold) * total_len / 100.0 + 1e-6).floor().cast(pl.Int64)
+
+
+def _ball(dims: int, radius: int) -> list[tuple[int, ...]]:
+    """Every integer vector of `dims` components whose absolute values sum to <= radius."""
+    if dims == 0:
+        return [()]
+    return [
+        (x, *rest) for x in range(-radius, radius + 1) for rest in _ball(dims - 1, radius - abs(x))
+    ]
+
+
+def _ball_size(dims: int, radius: int) -> int:
+    return sum(2**i * comb(dims, i) * comb(radius, i) for i in range(min(dims, radius) + 1))
+
+
+def _count_vectors(frame: pl.DataFrame, chars: list[str]) -> pl.DataFrame:
+    """`frame` (with `text`, `len`) plus d0..d{n}: how often each of `chars` occurs, then the
+    number of all other characters."""
+    counts = [
+        pl.col("text").str.count_matches(ch, literal=True).cast(pl.Int64).alias(f"d{i}")
+        for i, ch in enumerate(chars)
+    ]
+    rest = (pl.col("len") - pl.sum_horizontal(*(f"d{i}" for i in range(len(chars))))).alias(
+        f"d{len(chars)}"
+    )
+    return frame.with_columns(counts).with_columns(rest)
+
+
+def _score_block(
+    q_idx: np.ndarray,
+    c_idx: np.ndarray,
+    q_text: list[str],
+    c_text: list[str],
+    scorer: Any,
+    threshold: float,
+) -> pl.DataFrame | None:
+    """rapidfuzz cdist of some queries against some choices: the (qi, ci, score) above 0."""
+    scores = process.cdist(
+        q_text,
+        c_text,
+        scorer=scorer,
+        processor=None,
+        score_cutoff=threshold,
+        dtype=np.float32,
+        workers=-1 if len(q_text) * len(c_text) > _PARALLEL_PAIRS else 1,
+    )
+    rows, cols = np.nonzero(scores > 0)
+    if not len(rows):
+        return None
+    return pl.DataFrame(
+        {
+            "qi": q_idx[rows].astype(np.uint32),
+            "ci": c_idx[cols].astype(np.uint32),
+            "score": scores[rows, cols],
+        }
+    )
+
+
+def _blocked_hits(
+    q: pl.DataFrame, c: pl.DataFrame, scorer: Any, threshold: float
+) -> tuple[list[pl.DataFrame], np.ndarray]:
+    """Score each query only against the choices whose character counts allow the threshold.
+
+    The indel distance of two strings is at least the sum over characters of the difference
+    in how often each occurs (every unmatched occurrence is a deletion on one side), and still
+    at least that when some characters are counted together. So with the `_BLOCK_DIMS` most
+    common characters counted one by one and all others together, a pair can only reach the
+    threshold when those count vectors differ by at most `_max_indel(summed length)` in total.
+    Queries with the same vector are scored together against the choices with vectors in that
+    distance, found by joining the query vectors plus every offset of that size; queries that
+    would need too many offsets (very long keys) are returned for the length window instead.
+    Returns (hits, query indices left over).
+    """
+    candidates = list("etaoinsrhldcumfpgwybvkxjqz 0123456789")
+    freq = [int(c["text"].str.count_matches(ch, literal=True).sum()) for ch in candidates]
+    chars = [ch for _, ch in sorted(zip(freq, candidates), key=lambda x: (-x[0], x[1]))]
+    chars = chars[:_BLOCK_DIMS]
+    dims = [f"d{i}" for i in range(len(chars) + 1)]
+    longest_choice = int(c["len"].max() or 0)
+    qv = _count_vectors(q, chars)
+    cv = _count_vectors(c, chars).sort([*dims, "ci"])
+    t = threshold / 100
+    groups = (
+        qv.group_by(dims, maintain_order=True)
+        .agg("qi", pl.col("len").first())
+        .sort(dims)
+        .with_row_index("g")
+        .with_columns(
+            _max_indel(
+                pl.col("len")
+                + pl.min_horizontal(
+                    (pl.col("len") * (2 - t) / t + 1e-6).floor().cast(pl.Int64),
+                    pl.lit(longest_choice, dtype=pl.Int64),
+                ),
+                threshold,
+            ).alias("radius")
+        )
+    )
+    fits = pl.col("radius").map_elements(
+        lambda r: _ball_size(len(dims), r) <= _MAX_BALL, return_dtype=pl.Boolean
+    )
+    groups = groups.with_columns(fits.alias("fits"))
+    left_over = groups.filter(~pl.col("fits"))["qi"].explode().to_numpy()
+    groups = groups.filter(pl.col("fits"))
+    found: list[pl.DataFrame] = []
+    if groups.is_empty():
+        return found, left_over
+    radius = int(groups["radius"].max() or 0)
+    offsets = pl.DataFrame(
+        _ball(len(dims), radius), schema=[f"o{i}" for i in range(len(dims))], orient="row"
+    ).with_columns(pl.sum_horizontal(pl.all().abs()).alias("r"))
+    blocks = (
+        cv.with_row_index("pos")
+        .group_by(dims, maintain_order=True)
+        .agg(
+            pl.col("pos").first().alias("start"),
+            pl.len().alias("n"),
+            pl.col("len").first().alias("lb"),
+        )
+    )
+    pairs = (
+        groups.select("g", "radius", pl.col("len").alias("la"), *dims)
+        .join(offsets, how="cross")
+        .filter(pl.col("r") <= pl.col("radius"))
+        .select(
+            "g", "la", "r", *[(pl.col(d) + pl.col(f"o{i}")).alias(d) for i, d in enumerate(dims)]
+        )
+        .join(blocks, on=dims)
+        .filter(pl.col("r") <= _max_indel(pl.col("la") + pl.col("lb"), threshold))
+        .group_by("g")
+        .agg("start", "n")
+        .join(groups.select("g", "qi"), on="g")
+        .sort("g")
+    )
+    q_all = q["text"].to_list()
+    c_sorted = cv["text"].to_list()
+    c_sorted_idx = cv["ci"].to_numpy()
+    for qis, starts, sizes in zip(
+        pairs["qi"].to_list(), pairs["start"].to_list(), pairs["n"].to_list(), strict=True
+    ):
+        texts: list[str] = []
+        for a, n in zip(starts, sizes, strict=True):
+            texts += c_sorted[a : a + n]
+        idx = np.concatenate([c_sorted_idx[a : a + n] for a, n in zip(starts, sizes, strict=True)])
+        hit = _score_block(np.asarray(qis), idx, [q_all[i] for i in qis], texts, scorer, threshold)
+        if hit is not None:
+            found.append(hit)
+    return found, left_over
 
 
 def _fuzzy_pairs(queries: list[str], choices: list[str], cfg: VerifyConfig) -> pl.DataFrame:
     """For each distinct company key, the account keys with the best score above the threshold.
 
-    One rapidfuzz `cdist` per chunk of queries instead of a call per pair. token_sort_ratio is
-    ratio on word-sorted strings, so both sides are sorted once up front; for ratio, choices
-    outside the length window that could still reach the threshold are skipped (exact: the
-    indel distance is at least the length difference).
+    token_sort_ratio is ratio on word-sorted strings, so both sides are sorted once up front.
+    For ratio only the pairs that can reach the threshold are scored (`_blocked_hits`), which
+    finds exactly the pairs a full comparison would; queries left over, and other scorers, are
+    scored by rapidfuzz `cdist` per chunk of queries against every choice (for ratio: in the
+    length window, exact too, as the indel distance is at least the length difference).
     """
     name = cfg.account_match.fuzzy_scorer
     threshold = cfg.account_match.fuzzy_threshold
+    q_series = pl.Series("text", queries, dtype=pl.String)
+    c_series = pl.Series("text", choices, dtype=pl.String)
     if name == "token_sort_ratio":
-        q_text = [_sorted_tokens(q) for q in queries]
-        c_text = [_sorted_tokens(c) for c in choices]
+        q_series, c_series = _sorted_tokens(q_series), _sorted_tokens(c_series)
         scorer, by_length = fuzz.ratio, True
     else:
-        q_text, c_text = list(queries), list(choices)
         scorer, by_length = _SCORERS[name], name == "ratio"
-    c_len = np.array([len(c) for c in c_text])
+    by_length = by_length and threshold > 0
+    q = (
+        pl.DataFrame({"text": q_series})
+        .with_row_index("qi")
+        .with_columns(pl.col("text").str.len_chars().cast(pl.Int64).alias("len"))
+    )
+    c = (
+        pl.DataFrame({"text": c_series})
+        .with_row_index("ci")
+        .with_columns(pl.col("text").str.len_chars().cast(pl.Int64).alias("len"))
+    )
+    q_text, c_text = q_series.to_list(), c_series.to_list()
+    q_len, c_len = q["len"].to_numpy(), c["len"].to_numpy()
+    found: list[pl.DataFrame] = []
+    if by_length:
+        found, rest = _blocked_hits(q, c, scorer, threshold)
+    else:
+        rest = np.arange(len(q_text))
     c_order = np.argsort(c_len, kind="stable")
     c_sorted_len = c_len[c_order]
-    q_order = sorted(range(len(q_text)), key=lambda i: (len(q_text[i]), q_text[i]))
+    q_order = rest[np.argsort(q_len[rest], kind="stable")]
     t = threshold / 100
-    rows: list[tuple[str, str, float]] = []
     for start in range(0, len(q_order), _CHUNK):
         chunk = q_order[start : start + _CHUNK]
         lo, hi = 0, len(c_order)
-        if by_length and t > 0:
-            shortest, longest = len(q_text[chunk[0]]), len(q_text[chunk[-1]])
+        if by_length:
+            shortest, longest = int(q_len[chunk[0]]), int(q_len[chunk[-1]])
             lo = int(np.searchsorted(c_sorted_len, np.floor(shortest * t / (2 - t)), side="left"))
             hi = int(np.searchsorted(c_sorted_len, np.ceil(longest * (2 - t) / t), side="right"))
         window = c_order[lo:hi]
         if not len(window):
             continue
-        scores = process.cdist(
+        hit = _score_block(
+            chunk,
+            window,
             [q_text[i] for i in chunk],
             [c_text[j] for j in window],
-            scorer=scorer,
-            processor=None,
-            score_cutoff=threshold,
-            dtype=np.float32,
-            workers=1,
+            scorer,
+            threshold,
         )
-        best = scores.max(axis=1)
-        for row, q_index in enumerate(chunk):
-            top = best[row]
-            if top <= 0 or top < threshold:
-                continue
-            for col in np.flatnonzero(scores[row] == top):
-                rows.append((queries[q_index], choices[window[col]], round(float(top), 2)))
+        if hit is not None:
+            found.append(hit)
+    schema = {"company_key": pl.String, "account_key": pl.String, "account_match_score": pl.Float64}
+    if not found:
+        return pl.DataFrame(schema=schema)
+    hits = (
+        pl.concat(found)
+        .filter(pl.col("score") >= threshold)
+        .filter(pl.col("score") == pl.col("score").max().over("qi"))
+        .sort("qi", "ci")
+    )
+    # Round as Python's round() does (polars rounds differently at some halves): there are only
+    # a few distinct scores.
+    rounded = {v: round(float(v), 2) for v in hits["score"].unique().to_list()}
     return pl.DataFrame(
-        rows,
-        schema={
-            "company_key": pl.String,
-            "account_key": pl.String,
-            "account_match_score": pl.Float64,
+        {
+            "company_key": pl.Series(queries, dtype=pl.String).gather(hits["qi"]),
+            "account_key": pl.Series(choices, dtype=pl.String).gather(hits["ci"]),
+            "account_match_score": hits["score"].replace_strict(rounded, return_dtype=pl.Float64),
         },
-        orient="row",
+        schema=schema,
     )
 
 
