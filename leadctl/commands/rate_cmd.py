@@ -116,9 +116,7 @@ def _inputs(
     leads = ws.table("leads")
     history = ws.table("stage_history")
     current = (
-        current_stages(history, leads, groups, ws.cfg.lifecycle, ws.as_of)
-        if with_current
-        else None
+        current_stages(history, leads, groups, ws.cfg.lifecycle, ws.as_of) if with_current else None
     )
     previous, previous_day = previous_state(ws)
     inputs = stage.RateInputs(

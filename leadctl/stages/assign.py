@@ -18,12 +18,12 @@ from leadctl.config.assign import AssignConfig
 from leadctl.config.lifecycle import LifecycleConfig
 from leadctl.errors import ConfigError, InputError
 from leadctl.schemas import UTC_DATETIME
-from leadctl.stages.assign_owners import current_load, latest_log, ownership
+from leadctl.stages.assign_owners import current_load, latest_log, ownership, working_stages
 from leadctl.stages.assign_reps import build_roster, home_team, team_members
 from leadctl.stages.assign_route import Routing, route
 from leadctl.stages.assign_rules import build_units, unit_key
 from leadctl.stages.assign_state import Memory, carry_over, next_state
-from leadctl.stages.lifecycle import current_stages, open_load
+from leadctl.stages.rate_stages import history_latest, lead_stages, stages_for
 from leadctl.stages.sla import CLOCK_COLUMNS, assigned_at, sla_deadlines, touch_schedule
 
 log = logging.getLogger("leadctl.assign")
@@ -339,6 +339,65 @@ def _clock(frame: pl.DataFrame, roster: pl.DataFrame, cfg: AssignConfig) -> pl.D
     )
 
 
+def stages_and_load(
+    inputs: AssignInputs,
+    rows: pl.DataFrame,
+    log_latest: pl.DataFrame,
+    groups: list[str],
+    lifecycle: LifecycleConfig,
+    as_of: date,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(current stage of the verified and logged pairs, open load per rep in the CRM).
+
+    The same values as `lifecycle.current_stages` over every lead x group and
+    `lifecycle.open_load` of it (tests compare them), but the stage of each pair comes straight
+    from the latest history rows (rate_stages) and only the pairs assign looks up are kept:
+    ownership and the logged assignments read verified and logged pairs, the load only counts.
+    """
+    latest, general = pl.collect_all(
+        history_latest(inputs.stage_history, as_of), engine="in-memory"
+    )
+    owner = [pl.col("owner_id").cast(pl.String).alias("_owner")]
+    per_lead = lead_stages(inputs.leads, latest.lazy(), general.lazy(), lifecycle, owner).collect(
+        engine="in-memory"
+    )
+    grid = (
+        per_lead.lazy()
+        .filter(pl.col("_owner").is_not_null())
+        .join(
+            pl.LazyFrame({"product_group": groups}, schema={"product_group": pl.String}),
+            how="cross",
+        )
+    )
+    load = (
+        stages_for(grid, latest.lazy(), None, lifecycle, as_of)
+        .filter(pl.col("current_stage").is_in(working_stages(lifecycle)))
+        .group_by("_owner")
+        .agg(pl.len().cast(pl.Int64).alias("open_leads"))
+        .rename({"_owner": "rep_id"})
+        .sort("rep_id")
+    )
+    pairs = (
+        pl.concat([rows.select(KEYS), log_latest.select(KEYS).cast(pl.String)])
+        .lazy()
+        .unique()
+        .filter(pl.col("product_group").is_in(groups))
+    )
+    current = (
+        stages_for(pairs, latest.lazy(), per_lead.drop("_owner").lazy(), lifecycle, as_of)
+        .filter(pl.col("current_stage").is_not_null())  # a lead the leads table lacks
+        .select(
+            *KEYS,
+            pl.col("current_stage").alias("stage"),
+            pl.col("_entered_at").alias("entered_at"),
+            pl.col("_days_in_stage").alias("days_in_stage"),
+            pl.col("_stage_reason").alias("reason"),
+        )
+    )
+    current_df, load_df = pl.collect_all([current, load], engine="in-memory")
+    return current_df, load_df
+
+
 def assign(
     inputs: AssignInputs,
     *,
@@ -350,8 +409,6 @@ def assign(
     """Route tonight's verified MQLs; see the module docstring for the order of work."""
     rows = prepare_verified(inputs.verified, cfg)
     groups = sorted({*product_groups, *rows["product_group"].unique().to_list()})
-    current = current_stages(inputs.stage_history, inputs.leads, groups, lifecycle, as_of).collect()
-    crm_load = open_load(current.lazy(), inputs.leads, lifecycle).collect()
     start = assigned_at(as_of)
     earlier = (
         inputs.log.filter(pl.col("assigned_at").cast(UTC_DATETIME) < start)
@@ -372,6 +429,7 @@ def assign(
             )
         )
     )
+    current, crm_load = stages_and_load(inputs, rows, log_latest, groups, lifecycle, as_of)
     crm_owner = inputs.leads.select(pl.col("lead_id"), pl.col("owner_id").cast(pl.String)).collect()
     load = current_load(crm_load, log_latest, current, crm_owner, lifecycle)
     memory: Memory = carry_over(inputs.state, as_of, cfg.balance_half_life_days)
@@ -385,9 +443,12 @@ def assign(
     ctx = Routing(roster, members, home_team(roster, members, cfg), dict(memory.pointers))
 
     # Owner-less rows whose owner still holds them are kept; the rest are routed as units.
-    history = inputs.stage_history.select(
-        "lead_id", "product_group", "stage", "changed_at", "changed_by"
-    ).collect()
+    # ownership reads the history of verified leads only.
+    history = (
+        inputs.stage_history.select("lead_id", "product_group", "stage", "changed_at", "changed_by")
+        .join(rows.select("lead_id").unique().lazy(), on="lead_id", how="semi")
+        .collect(engine="in-memory")
+    )
     own = ownership(rows, current, history, log_latest, roster, lifecycle, as_of)
     rows = rows.join(own, on=KEYS, how="left").with_columns(
         pl.col("owned").fill_null(False), unit_key(cfg).alias("unit_id")

@@ -535,9 +535,7 @@ def finish(decided: pl.LazyFrame) -> pl.LazyFrame:
     """The decided rows, sorted once by (lead_id, product_group), with every column the outputs
     need: collect this one frame, then `split` it (nothing is computed twice)."""
     return _sorted(
-        decided.select(
-            *RATING_COLUMNS, "_keys_ok", "_nurture", *_NURTURE_INPUTS, *_CUTOFF_COLUMNS
-        )
+        decided.select(*RATING_COLUMNS, "_keys_ok", "_nurture", *_NURTURE_INPUTS, *_CUTOFF_COLUMNS)
     )
 
 

@@ -81,10 +81,7 @@ def lead_stages(
     return (
         leads.select(
             pl.col("lead_id").cast(pl.String),
-            pl.col("stage")
-            .cast(pl.String)
-            .fill_null(lifecycle.initial_stage)
-            .alias("_lead_stage"),
+            pl.col("stage").cast(pl.String).fill_null(lifecycle.initial_stage).alias("_lead_stage"),
             pl.col("created_at").cast(UTC).alias("_created_at"),
             pl.lit(True).alias("_in_leads"),
             *(extra or []),
@@ -158,6 +155,23 @@ def stage_steps(lifecycle: LifecycleConfig, as_of: date) -> list[list[pl.Expr]]:
     ]
 
 
+def stages_for(
+    rows: pl.LazyFrame,
+    latest: pl.LazyFrame,
+    per_lead: pl.LazyFrame | None,
+    lifecycle: LifecycleConfig,
+    as_of: date,
+) -> pl.LazyFrame:
+    """`rows` plus STAGE_COLUMNS, from `history_latest`'s latest per group and `lead_stages`
+    (per_lead None: the rows carry LEAD_COLUMNS already)."""
+    out = rows.join(latest, on=KEYS, how="left")
+    if per_lead is not None:
+        out = out.join(per_lead, on="lead_id", how="left")
+    for step in stage_steps(lifecycle, as_of):
+        out = out.with_columns(step)
+    return out.drop(*GROUP_COLUMNS, *LEAD_COLUMNS)
+
+
 def with_current_stages(
     rows: pl.LazyFrame,
     stage_history: pl.LazyFrame,
@@ -172,7 +186,4 @@ def with_current_stages(
     """
     by_group, general = history_latest(stage_history, as_of)
     per_lead = lead_stages(leads, by_group, general, lifecycle)
-    out = rows.join(by_group, on=KEYS, how="left").join(per_lead, on="lead_id", how="left")
-    for step in stage_steps(lifecycle, as_of):
-        out = out.with_columns(step)
-    return out.drop(*GROUP_COLUMNS, *LEAD_COLUMNS)
+    return stages_for(rows, by_group, per_lead, lifecycle, as_of)
