@@ -171,7 +171,9 @@ def _blocked_hits(
     """
     candidates = list("etaoinsrhldcumfpgwybvkxjqz 0123456789")
     freq = [int(c["text"].str.count_matches(ch, literal=True).sum()) for ch in candidates]
-    chars = [ch for _, ch in sorted(zip(freq, candidates), key=lambda x: (-x[0], x[1]))]
+    chars = [
+        ch for _, ch in sorted(zip(freq, candidates, strict=True), key=lambda x: (-x[0], x[1]))
+    ]
     chars = chars[:_BLOCK_DIMS]
     dims = [f"d{i}" for i in range(len(chars) + 1)]
     longest_choice = int(c["len"].max() or 0)

@@ -85,14 +85,69 @@ def company_key(value: str, suffixes: tuple[str, ...]) -> str | None:
     return " ".join(tokens) or None
 
 
+def _strip_last(pattern: str) -> tuple[str, str]:
+    """Regex and replacement removing a trailing `pattern` (whole words) after >= 1 word."""
+    return rf"^(\S.*?) (?:{pattern})$", "$1"
+
+
+def _ascii_company_keys(values: pl.Expr) -> pl.Expr:
+    """`company_key` for ASCII text as polars expressions (equal to it, tested).
+
+    For ASCII, accent folding is a no-op and casefold is lower-casing. The look-around regex
+    that drops '.' and "'" between word characters runs twice without look-around: one pass
+    misses only a mark whose left neighbour the previous match consumed ('a.b.c').
+    """
+    text = values.str.to_lowercase().str.replace_all("&", " and ", literal=True)
+    for _ in range(2):
+        text = text.str.replace_all(r"(\w)[.'](\w)", "$1$2")
+    return text.str.replace_all(r"[^\w]+", " ").str.strip_chars(" ").str.replace(r"^the (\S)", "$1")
+
+
+def _strip_suffixes(keys: pl.Series, table: tuple[tuple[str, ...], ...]) -> pl.Series:
+    """The suffix loop of `company_key` on whole columns: each round drops the longest trailing
+    legal suffix, then a trailing 'and' (both only with a word left before), until no key
+    changes."""
+    steps = []
+    if table:
+        # Longest first, and a regex alternation prefers the earliest-starting match: the
+        # lazy prefix makes the removed suffix the longest one that fits.
+        steps.append(_strip_last("|".join(re.escape(" ".join(t)) for t in table)))
+    steps.append(_strip_last("and"))
+    while True:
+        before = keys
+        for pattern, repl in steps:
+            keys = keys.str.replace(pattern, repl)
+        if keys.equals(before):
+            return keys
+
+
 def company_keys(values: pl.Series, suffixes: Iterable[str]) -> pl.DataFrame:
-    """Distinct company names → their keys (columns `company_raw`, `company_key`)."""
+    """Distinct company names → their keys (columns `company_raw`, `company_key`).
+
+    ASCII names (nearly all) are keyed with polars expressions; others with `company_key`.
+    """
     table = tuple(sorted(set(suffixes)))
-    unique = values.drop_nulls().unique().sort().to_list()
-    return pl.DataFrame(
-        {"company_raw": unique, "company_key": [company_key(v, table) for v in unique]},
-        schema={"company_raw": pl.String, "company_key": pl.String},
+    tokens = _suffix_tokens(table)
+    unique = values.drop_nulls().unique().sort()
+    ascii_ = unique.str.contains(r"^[\x00-\x7F]*$")
+    fast = unique.filter(ascii_)
+    slow = unique.filter(~ascii_).to_list()
+    fast_keys = _strip_suffixes(pl.select(_ascii_company_keys(pl.lit(fast))).to_series(), tokens)
+    frame = pl.concat(
+        [
+            pl.DataFrame({"company_raw": fast, "company_key": fast_keys}),
+            pl.DataFrame(
+                {"company_raw": slow, "company_key": [company_key(v, table) for v in slow]},
+                schema={"company_raw": pl.String, "company_key": pl.String},
+            ),
+        ]
     )
+    return frame.with_columns(
+        pl.when(pl.col("company_key") == "")
+        .then(None)
+        .otherwise(pl.col("company_key"))
+        .alias("company_key")
+    ).sort("company_raw")
 
 
 @cache
