@@ -129,6 +129,14 @@ def _place(
     matched = _without_excluded(
         matched.join(pools, on=combo_cols, how="left", nulls_equal=True).sort("_order")
     )
+    # A pool is a long string (every eligible rep id): group and filter units by a small id of
+    # it instead. The distinct pools come from the few combos and the few narrowed units.
+    distinct = sorted(
+        set(pools["pool"].drop_nulls().to_list())
+        | set(matched.filter(pl.col("exclude_rep").is_not_null())["pool"].drop_nulls().to_list())
+    )
+    ids = {pool: i for i, pool in enumerate(distinct)}
+    matched = _pool_ids(matched, pools, combo_cols, ids)
     leftovers = [
         matched.filter(pl.col("pool").is_null()).with_columns(
             pl.col("no_rep_reason").alias("_reason")
@@ -136,10 +144,15 @@ def _place(
     ]
     parts: list[pl.DataFrame] = []
     pool_list = (
-        matched.filter(pl.col("pool").is_not_null())
-        .select("team", "pool", "n_eligible")
+        matched.filter(pl.col("_pool_id").is_not_null())
+        .select("team", "_pool_id", "n_eligible")
         .unique()
-        .with_columns(pl.col("team").replace_strict(order, return_dtype=pl.Int64).alias("_t"))
+        .with_columns(
+            pl.col("team").replace_strict(order, return_dtype=pl.Int64).alias("_t"),
+            pl.col("_pool_id")
+            .replace_strict(list(ids.values()), list(ids), return_dtype=pl.String)
+            .alias("pool"),
+        )
         .sort("_t", "n_eligible", "pool")
     )
     via = (
@@ -147,9 +160,9 @@ def _place(
         .then(pl.format(", overflow from {}", pl.col("_home")))
         .otherwise(pl.lit(""))
     )
-    for team_name, pool in pool_list.select("team", "pool").rows():
+    for team_name, pool, pool_id in pool_list.select("team", "pool", "_pool_id").rows():
         team = by_name[team_name]
-        pool_units = matched.filter((pl.col("team") == team_name) & (pl.col("pool") == pool))
+        pool_units = matched.filter((pl.col("team") == team_name) & (pl.col("_pool_id") == pool_id))
         reps = ctx.roster.filter(pl.col("rep_id").is_in(pool.split(",")))
         shared = distribute(pool_units, reps, team.distribution, ctx.pointers.get(team_name))
         if shared.last_rep is not None:
@@ -177,7 +190,37 @@ def _place(
         )
         left = pool_units.join(shared.placed, on="unit_id", how="anti").sort("_order")
         leftovers.append(left.with_columns(pl.lit("all_reps_at_capacity").alias("_reason")))
-    return parts, pl.concat(leftovers, how="vertical_relaxed").sort("_order")
+    rest = pl.concat(leftovers, how="vertical_relaxed").sort("_order").drop("_pool_id")
+    return parts, rest
+
+
+def _pool_ids(
+    units: pl.DataFrame, pools: pl.DataFrame, combo_cols: list[str], ids: dict[str, int]
+) -> pl.DataFrame:
+    """`_pool_id` of each unit's pool (null without one): by combo, or by the narrowed pool."""
+    by_combo = pools.select(
+        *combo_cols,
+        pl.col("pool").replace_strict(ids, default=None, return_dtype=pl.Int64).alias("_combo_id"),
+    )
+    narrowed = pl.col("exclude_rep").is_not_null() & pl.col("pool").is_not_null()
+    units = units.with_row_index("_pid_row")
+    few = units.filter(narrowed).select(
+        "_pid_row",
+        pl.col("pool").replace_strict(ids, return_dtype=pl.Int64).alias("_narrow_id"),
+    )
+    return (
+        units.join(by_combo, on=combo_cols, how="left", nulls_equal=True)
+        .join(few, on="_pid_row", how="left")
+        .sort("_pid_row")
+        .with_columns(
+            pl.when(narrowed)
+            .then(pl.col("_narrow_id"))
+            .when(pl.col("pool").is_not_null())
+            .then(pl.col("_combo_id"))
+            .alias("_pool_id")
+        )
+        .drop("_pid_row", "_combo_id", "_narrow_id")
+    )
 
 
 def _without_excluded(units: pl.DataFrame) -> pl.DataFrame:
@@ -189,7 +232,15 @@ def _without_excluded(units: pl.DataFrame) -> pl.DataFrame:
         .list.sort()
     )
     has = pl.col("exclude_rep").is_not_null() & pl.col("pool").is_not_null()
-    units = units.with_columns(pl.when(has).then(narrowed).alias("_narrow"))
+    # Split only the pools of units that have an excluded rep: pools are long strings.
+    units = units.with_row_index("_wx_row")
+    few = units.filter(has).select("_wx_row", narrowed.alias("_narrow"))
+    units = (
+        units.join(few, on="_wx_row", how="left")
+        .sort("_wx_row")
+        .drop("_wx_row")
+        .with_columns(pl.when(has).then(pl.col("_narrow")).alias("_narrow"))
+    )
     emptied = pl.col("_narrow").list.len() == 0
     return units.with_columns(
         pl.when(has & emptied)
