@@ -1,0 +1,78 @@
+"""The polars e-mail fast path agrees with email-validator (`_email`) on every address."""
+
+from __future__ import annotations
+
+import polars as pl
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from leadctl.config.verify import ReferenceLists
+from leadctl.stages.verify_contact import _email, _plain_emails, classify_emails
+
+_label = st.text(alphabet="abZ09-", min_size=0, max_size=8) | st.sampled_from(
+    ["xn--bcher-kva", "ab--cd", "a" * 63, "a" * 64, "com", "local", "test", "Onion", "arpa"]
+)
+_domain = st.lists(_label, min_size=1, max_size=4).map(".".join) | st.sampled_from(
+    ["example.com", "mail.yahoo.co.uk", "localhost", "x.invalid", "a.b.c.d.e.f.g.io", "1.2.3.4",
+     "[127.0.0.1]", "münchen.de", "ACME.COM", "acme.c0m", "acme.co1", "-acme.com", "acme-.com",
+     ("a" * 60 + ".") * 5 + "com"]
+)  # fmt: skip
+_local = st.text(alphabet="aZ09._+-!#'\"() \\", min_size=0, max_size=10) | st.sampled_from(
+    ["first.last", ".lead", "trail.", "two..dots", "x" * 64, "x" * 65, "ünï", '"quoted"', "a b"]
+)
+_address = st.tuples(_local, st.sampled_from(["@", "@@", "", "＠"]), _domain).map("".join)
+_wrapped = st.tuples(
+    st.sampled_from(["", "mailto:", "MAILTO:", "<", " "]), _address, st.sampled_from(["", ">", " "])
+).map("".join)
+
+
+def _check(values: list[str]) -> None:
+    fast = _plain_emails(pl.Series(values, dtype=pl.String)).filter(pl.col("_plain"))
+    for value, norm, domain, local in fast.select(
+        "email_clean", "email_normalized", "email_domain", "email_local"
+    ).iter_rows():
+        assert (norm, domain, local) == _email(value), value
+    lists = ReferenceLists(
+        free_mail=frozenset({"yahoo.co.uk", "gmail.com"}),
+        disposable=frozenset({"mailinator.com"}),
+        role_local_parts=frozenset({"info", "sales"}),
+        regions={},
+    )
+    got = classify_emails(pl.Series(values, dtype=pl.String), lists)
+    assert got["email_clean"].to_list() == sorted(set(values))
+    expected = [_email(v) for v in got["email_clean"].to_list()]
+    assert list(zip(got["email_normalized"], got["email_domain"], strict=True)) == [
+        (n, d) for n, d, _ in expected
+    ]
+
+
+@settings(max_examples=500, deadline=None)
+@given(values=st.lists(_address | _wrapped, min_size=1, max_size=20))
+@example(values=["Pat.Lee@Acme.COM", "info+eu@mail.yahoo.co.uk", "x@y.test", "x@y.local"])
+@example(values=["a@b.c", "a@b.cc", "a@1.com", "a@b.xn--p1ai", "a_b-c+d@e-f.gh", "a@b..com"])
+@example(values=["x" * 64 + "@" + "d" * 63 + ".com", "x" * 65 + "@d.com", "a@" + "b" * 64 + ".com"])
+def test_fast_path_equals_email_validator(values: list[str]) -> None:
+    _check(values)
+
+
+def test_long_addresses_go_to_the_library() -> None:
+    host = ".".join(["d" * 60] * 4) + ".com"  # 248 characters
+    _check([f"abcdef@{host}", f"a@{host}", f"{'x' * 64}@{host}"])
+
+
+def test_flags_on_the_fast_path() -> None:
+    lists = ReferenceLists(
+        free_mail=frozenset({"yahoo.co.uk"}),
+        disposable=frozenset({"mailinator.com"}),
+        role_local_parts=frozenset({"info"}),
+        regions={},
+    )
+    got = classify_emails(
+        pl.Series(["INFO+x@Mail.Yahoo.co.uk", "pat@mailinator.com", "bad@@x.com"]), lists
+    )
+    rows = {r["email_clean"]: r for r in got.iter_rows(named=True)}
+    assert rows["INFO+x@Mail.Yahoo.co.uk"]["email_normalized"] == "info+x@mail.yahoo.co.uk"
+    assert rows["INFO+x@Mail.Yahoo.co.uk"]["email_free_mail"] is True
+    assert rows["INFO+x@Mail.Yahoo.co.uk"]["email_role"] is True
+    assert rows["pat@mailinator.com"]["email_disposable"] is True
+    assert rows["bad@@x.com"]["email_normalized"] is None
