@@ -586,38 +586,50 @@ def summarize(
 ) -> dict[str, dict[str, Any]]:
     """Per product group: rating grid, actions, MQLs and new MQLs, with overrides counted apart."""
     out: dict[str, dict[str, Any]] = {}
-    groups = sorted(ratings["product_group"].drop_nulls().unique().to_list())
+    # One pass over the rows; the per-group numbers come from this small table.
+    cells = (
+        ratings.filter(pl.col("product_group").is_not_null())
+        .group_by("product_group", "rating", "action", "override_rule")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("is_mql").sum().alias("mql"),
+            pl.col("is_new_mql").sum().alias("new"),
+            (pl.col("is_new_mql") & (pl.col("current_stage") == recycled_stage))
+            .sum()
+            .alias("reentries"),
+        )
+    )
+    groups = sorted(cells["product_group"].unique().to_list())
     nurtured = nurture.group_by("product_group").len()
     nurture_counts = dict(
         zip(nurtured["product_group"].to_list(), nurtured["len"].to_list(), strict=True)
     )
+    ov = pl.col("override_rule").is_not_null()
     for group in groups:
-        rows = ratings.filter(pl.col("product_group") == group)
+        rows = cells.filter(pl.col("product_group") == group)
         grid = dict.fromkeys(RATINGS, 0)
-        counts = rows.group_by("rating").len()
-        grid.update(zip(counts["rating"].to_list(), counts["len"].to_list(), strict=True))
-        actions = rows.group_by("action").len().sort("action")
-        ov = pl.col("override_rule").is_not_null()
-        by_rule = rows.filter(ov).group_by("override_rule").len().sort("override_rule")
+        counts = rows.group_by("rating").agg(pl.col("n").sum())
+        grid.update(zip(counts["rating"].to_list(), counts["n"].to_list(), strict=True))
+        actions = rows.group_by("action").agg(pl.col("n").sum()).sort("action")
+        by_rule = rows.filter(ov).group_by("override_rule").agg(pl.col("n").sum())
+        by_rule = by_rule.sort("override_rule")
 
-        def count(expr: pl.Expr, frame: pl.DataFrame = rows) -> int:
-            return int(frame.select(expr.sum()).item() or 0)
+        def count(column: str, where: pl.Expr = pl.lit(True), frame: pl.DataFrame = rows) -> int:
+            return int(frame.filter(where)[column].sum() or 0)
 
         out[group] = {
-            "rows": rows.height,
+            "rows": count("n"),
             "grid": grid,
-            "actions": dict(
-                zip(actions["action"].to_list(), actions["len"].to_list(), strict=True)
-            ),
-            "mqls": count(pl.col("is_mql") & ~ov),
-            "new_mqls": count(pl.col("is_new_mql") & ~ov),
-            "override_mqls": count(pl.col("is_mql") & ov),
-            "new_override_mqls": count(pl.col("is_new_mql") & ov),
-            "override_rows": count(ov),
+            "actions": dict(zip(actions["action"].to_list(), actions["n"].to_list(), strict=True)),
+            "mqls": count("mql", ~ov),
+            "new_mqls": count("new", ~ov),
+            "override_mqls": count("mql", ov),
+            "new_override_mqls": count("new", ov),
+            "override_rows": count("n", ov),
             "by_rule": dict(
-                zip(by_rule["override_rule"].to_list(), by_rule["len"].to_list(), strict=True)
+                zip(by_rule["override_rule"].to_list(), by_rule["n"].to_list(), strict=True)
             ),
-            "reentries": count(pl.col("is_new_mql") & (pl.col("current_stage") == recycled_stage)),
+            "reentries": count("reentries"),
             "nurture": int(nurture_counts.get(group, 0)),
         }
     return out
