@@ -31,13 +31,13 @@ from leadctl.stages.expire_common import (
     rep_directory,
     with_touch_stats,
 )
-from leadctl.stages.expire_history import current_pairs, read_history
 from leadctl.stages.expire_feedback import (
     classify_reasons,
     feedback_issues,
     feedback_reassign,
     feedback_updates,
 )
+from leadctl.stages.expire_history import current_pairs, read_history
 from leadctl.stages.expire_rules import expirations
 from leadctl.stages.expire_suppression import suppression
 from leadctl.stages.expire_transitions import ordered_illegal_transitions
@@ -93,9 +93,12 @@ def stage_updates(
     tonight's updates (the CRM owner sits on the lead, not on the group).
     """
     updates = pl.concat([expired, feedback]).unique(subset=PAIR, keep="first", maintain_order=True)
+    updates = updates.collect().lazy()  # read three times below
     after = (
         state.filter(pl.col("in_scope"))
         .select(*PAIR, "stage")
+        # Only leads with an update need their worked groups counted.
+        .join(updates.select("lead_id").unique(), on="lead_id", how="semi")
         .join(updates.select(*PAIR, "new_stage"), on=PAIR, how="left")
         .with_columns(pl.coalesce("new_stage", "stage").alias("stage_after"))
     )
@@ -160,6 +163,12 @@ def used_stages(cfg: ExpireConfig, lifecycle: LifecycleConfig) -> list[str]:
     return sorted(set(named))
 
 
+def touch_stages(cfg: ExpireConfig) -> list[str]:
+    """Stages whose pairs need their touch counts: a no-touch rule or the zombie check."""
+    ruled = [stage for stage, rule in cfg.rules.items() if rule.no_touch_days is not None]
+    return sorted({*ruled, *cfg.zombies.stages})
+
+
 def validate_config(cfg: ExpireConfig, lifecycle: LifecycleConfig) -> None:
     """Raise ConfigError when the expire section and the lifecycle disagree."""
     problems = check_expire_config(cfg, lifecycle)
@@ -188,11 +197,13 @@ def expire(
     # and every per-pair fact (current stage, scope, MQL date) comes from one pass over it.
     history = read_history(inputs.stage_history, product_groups, as_of)
     events = history.events
-    directory, assigned = pl.collect_all([rep_directory(inputs.reps), latest_assignments(inputs.assignments, as_of)])
+    directory_df, assigned_df = pl.collect_all(
+        [rep_directory(inputs.reps), latest_assignments(inputs.assignments, as_of)]
+    )
     touches_df = known_touches(inputs.sales_touches, as_of).collect().rechunk()
     touches = touches_df.lazy()
     # Who closed a lead: the rep who logged the change; a system user's change is the owner's.
-    closer = directory.select(
+    closer = directory_df.select(
         pl.col("rep_id").alias("changed_by"),
         pl.col("rep_team").alias("closer_team"),
         pl.lit(True).alias("closer_is_rep"),
@@ -206,9 +217,9 @@ def expire(
         lifecycle,
         as_of,
         stages=None if full_state else used_stages(cfg, lifecycle),
-        extra_pairs=assigned.select(PAIR),
+        extra_pairs=assigned_df.select(PAIR),
     )
-    owned = _attach_owner(current, assigned, directory)
+    owned = _attach_owner(current, assigned_df, directory_df)
     state_df = with_touch_stats(
         owned.join(closer, on="changed_by", how="left").with_columns(
             pl.col("closer_is_rep").fill_null(False)
@@ -217,16 +228,19 @@ def expire(
         cfg.touches_by,
         as_of,
         cfg.zombies.window_days,
+        stages=None if full_state else touch_stages(cfg),
     )
     # Every output reads the per-pair state; materialised once, not re-planned eight times.
     state = state_df.lazy()
-    directory = directory.lazy()
-    assigned = assigned.lazy()
-    classified = classify_reasons(state, lifecycle)
-
+    directory = directory_df.lazy()
+    assigned = assigned_df.lazy()
+    # Frames several outputs read are collected once here (collect_all does not share them).
+    classified = classify_reasons(state, lifecycle).collect().lazy()
     expired = expirations(state.filter(pl.col("in_scope")), cfg, as_of)
     updates = stage_updates(state, expired, feedback_updates(classified, lifecycle), lifecycle)
+    updates = updates.collect().lazy()
     sla = sla_breaches(assigned, state, updates, touches, directory, cfg, lifecycle, as_of)
+    sla = sla.collect().lazy()
     reassign = (
         pl.concat([sla_reassign(sla), feedback_reassign(classified)])
         .unique(subset=PAIR, keep="first", maintain_order=True)

@@ -235,29 +235,49 @@ def touch_stats(
 
 
 def with_touch_stats(
-    state: pl.DataFrame, touches: pl.DataFrame, touches_by: str, as_of: date, window_days: int
+    state: pl.DataFrame,
+    touches: pl.DataFrame,
+    touches_by: str,
+    as_of: date,
+    window_days: int,
+    *,
+    stages: list[str] | None = None,
 ) -> pl.DataFrame:
     """`state` (one row per pair, with owner_id and entered_at) plus `touch_stats`' columns,
     without joining every touch to every pair of its lead: the last touch is taken per lead
     (per lead and rep for touches_by "owner") before the join, and only the touches of the
-    last `window_days` are joined to count the touches in the window."""
+    last `window_days` are joined to count the touches in the window.
+
+    With `stages`, only pairs in those stages get their counts (the others: null / 0), and
+    only their leads' touches are read.
+    """
+    if stages is not None:
+        wanted = pl.col("stage").is_in(stages).fill_null(False)
+        rest = state.filter(~wanted).with_columns(
+            pl.lit(None, dtype=UTC_DT).alias("last_touch_at"),
+            pl.lit(0, dtype=pl.Int64).alias("touches_in_window"),
+        )
+        some = state.filter(wanted)
+        touches = touches.join(some.select("lead_id").unique(), on="lead_id", how="semi")
+        counted = with_touch_stats(some, touches, touches_by, as_of, window_days)
+        return pl.concat([counted, rest], how="vertical_relaxed")
     start = pl.lit(reference(as_of) - timedelta(days=window_days), dtype=UTC_DT)
     keys = ["lead_id"] if touches_by != "owner" else ["lead_id", "rep_id"]
-    on = {"left_on": ["lead_id"], "right_on": ["lead_id"]}
+    left_on, right_on = ["lead_id"], ["lead_id"]
     if touches_by == "owner":
-        on = {"left_on": ["lead_id", "owner_id"], "right_on": ["lead_id", "rep_id"]}
+        left_on, right_on = ["lead_id", "owner_id"], ["lead_id", "rep_id"]
     last = touches.group_by(keys).agg(pl.col("occurred_at").max().alias("last_touch_at"))
     recent = touches.filter(pl.col("occurred_at") >= start).select(*keys, "occurred_at")
     window_start = pl.max_horizontal(pl.col("entered_at"), start)
     counts = (
         state.select(*PAIR, "owner_id", "entered_at")
-        .join(recent, how="inner", **on)
+        .join(recent, how="inner", left_on=left_on, right_on=right_on)
         .filter(pl.col("occurred_at") >= window_start)
         .group_by(PAIR)
         .agg(pl.len().cast(pl.Int64).alias("touches_in_window"))
     )
     return (
-        state.join(last, how="left", **on)
+        state.join(last, how="left", left_on=left_on, right_on=right_on)
         .join(counts, on=PAIR, how="left")
         .with_columns(pl.col("touches_in_window").fill_null(0))
     )

@@ -37,7 +37,7 @@ def _packed_key(frame: pl.DataFrame) -> pl.Series | None:
     low, high = micros.min(), micros.max()
     if low is None or micros.null_count():
         return None
-    time_bits = int(high - low).bit_length()  # type: ignore[operator]
+    time_bits = int(high - low).bit_length()  # type: ignore[operator, arg-type]
     time_code = pl.col("changed_at").to_physical() - low
     if time_bits + (len(groups) - 1).bit_length() + len(stages).bit_length() > 63:
         # A history spanning centuries: rank the timestamps instead (same order).
@@ -46,11 +46,11 @@ def _packed_key(frame: pl.DataFrame) -> pl.Series | None:
     stage_bits = len(stages).bit_length()
     if time_bits + (len(groups) - 1).bit_length() + stage_bits > 63:
         return None
-    stage_rank = (
-        pl.col("stage")
-        .replace_strict(stages.drop_nulls(), pl.int_range(1, stages.drop_nulls().len() + 1,
-                                                          eager=True), default=0,
-                        return_dtype=pl.Int64)
+    stage_rank = pl.col("stage").replace_strict(
+        stages.drop_nulls(),
+        pl.int_range(1, stages.drop_nulls().len() + 1, eager=True),
+        default=0,
+        return_dtype=pl.Int64,
     )
     group_rank = pl.col("product_group").replace_strict(
         groups, pl.int_range(0, len(groups), eager=True), return_dtype=pl.Int64
@@ -65,38 +65,44 @@ def _packed_key(frame: pl.DataFrame) -> pl.Series | None:
 
 def ordered_events(frame: pl.DataFrame) -> pl.DataFrame:
     """`frame` (EVENT_COLUMNS) with each pair's rows together, ordered by changed_at then stage
-    (ties in input order), plus `_new_pair` (first row of its pair)."""
+    (ties in input order), plus `_new_lead` and `_new_pair` (first row of its lead / pair)."""
     ordered = None
     if frame.height > 1:
         key = _packed_key(frame)
         if key is not None:
             hashed = frame.get_column("lead_id").hash(seed=0)
             # Two stable passes (key, then hash) order like one sort by (hash, key), faster.
-            by_key = pl.DataFrame({"k": key}).select(pl.arg_sort_by("k", maintain_order=True))
-            by_key = by_key.to_series()
-            by_hash = pl.DataFrame({"h": hashed.gather(by_key)}).select(
-                pl.arg_sort_by("h", maintain_order=True)
+            by_key = (
+                pl.DataFrame({"k": key})
+                .select(pl.arg_sort_by("k", maintain_order=True))
+                .to_series()
             )
-            order = by_key.gather(by_hash.to_series())
-            candidate = frame[order]
-            ids = candidate.get_column("lead_id")
-            sorted_hash = hashed.gather(order)
-            collision = (ids.ne_missing(ids.shift(1)) & (sorted_hash == sorted_hash.shift(1))).any()
-            if not collision:
+            by_hash = (
+                pl.DataFrame({"h": hashed.gather(by_key)})
+                .select(pl.arg_sort_by("h", maintain_order=True))
+                .to_series()
+            )
+            order = by_key.gather(by_hash)
+            candidate = frame[order].with_columns(_changed("lead_id").alias("_new_lead"))
+            same_hash = hashed.gather(order)
+            same_hash = same_hash == same_hash.shift(1)
+            # Two lead ids with one hash would interleave their rows: take the exact sort.
+            if not (candidate.get_column("_new_lead") & same_hash).any():
                 ordered = candidate
     if ordered is None:
-        ordered = _exact(frame)
-    return ordered.with_columns(_boundary(1).alias("_new_pair"))
-
-
-def _boundary(step: int) -> pl.Expr:
-    """The row is the first (step 1) or last (step -1) of its pair in an ordered frame."""
-    edge = pl.int_range(pl.len()) == (0 if step == 1 else pl.len() - 1)
-    return (
-        edge
-        | pl.col("lead_id").ne_missing(pl.col("lead_id").shift(step))
-        | pl.col("product_group").ne_missing(pl.col("product_group").shift(step))
+        ordered = _exact(frame).with_columns(_changed("lead_id").alias("_new_lead"))
+    return ordered.with_columns(
+        (pl.col("_new_lead") | _changed("product_group")).alias("_new_pair")
     )
+
+
+def _changed(column: str) -> pl.Expr:
+    """The value differs from the previous row's (the first row counts as changed)."""
+    first = pl.int_range(pl.len()) == 0
+    return first | pl.col(column).ne_missing(pl.col(column).shift(1))
+
+
+_LAST_OF_PAIR = pl.col("_new_pair").shift(-1).fill_null(True)
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,9 @@ def read_history(history: pl.LazyFrame, product_groups: list[str], as_of: date) 
     expanded = raw.filter(configured)
     general = raw.filter(pl.col("product_group").is_null())
     if general.height:
-        groups = pl.DataFrame({"product_group": product_groups}, schema={"product_group": pl.String})
+        groups = pl.DataFrame(
+            {"product_group": product_groups}, schema={"product_group": pl.String}
+        )
         general = general.drop("product_group").join(groups, how="cross").select(EVENT_COLUMNS)
         expanded = pl.concat([expanded, general]).rechunk()
     del raw
@@ -136,9 +144,7 @@ def latest_with_mql(events: pl.DataFrame, lifecycle: LifecycleConfig) -> pl.Data
     """The last event of each pair (stage, entered_at, reason, changed_by) with mql_at, the
     latest entry into the MQL or override stage (null when none): one pass over the ordered
     events, no group-by or join."""
-    is_mql = pl.col("stage").is_in([lifecycle.mql_stage, lifecycle.override_stage]).fill_null(
-        False
-    )
+    is_mql = pl.col("stage").is_in([lifecycle.mql_stage, lifecycle.override_stage]).fill_null(False)
     segment = pl.col("_new_pair").cum_sum()
     # The latest MQL time so far, carried forward, valid only inside the segment that set it.
     return (
@@ -147,7 +153,7 @@ def latest_with_mql(events: pl.DataFrame, lifecycle: LifecycleConfig) -> pl.Data
             pl.when(is_mql).then(segment).forward_fill().alias("_mql_segment"),
             segment.alias("_segment"),
         )
-        .filter(_boundary(-1))
+        .filter(_LAST_OF_PAIR)
         .select(
             *PAIR,
             "stage",
@@ -164,14 +170,26 @@ def latest_with_mql(events: pl.DataFrame, lifecycle: LifecycleConfig) -> pl.Data
 def lead_flags(history: History) -> pl.DataFrame:
     """lead_id → _lead_seen: True when the lead has events in a configured group, False when
     only in other groups (both: the lead has history, as `current_stages` counts it)."""
-    first_of_lead = pl.int_range(pl.len()) == 0
-    seen = history.events.filter(
-        first_of_lead | pl.col("lead_id").ne_missing(pl.col("lead_id").shift(1))
-    ).select("lead_id", pl.lit(True).alias("_lead_seen"))
+    seen = history.events.filter(pl.col("_new_lead")).select(
+        "lead_id", pl.lit(True).alias("_lead_seen")
+    )
     other = history.other_leads.join(seen, on="lead_id", how="anti", nulls_equal=True)
     if other.height == 0:
         return seen
     return pl.concat([seen, other.select("lead_id", pl.lit(False).alias("_lead_seen"))])
+
+
+_PAIR_COLUMNS = [
+    *PAIR,
+    "stage",
+    "entered_at",
+    "days_in_stage",
+    "reason",
+    "changed_by",
+    "in_scope",
+    "mql_at",
+    "_crm_owner",
+]
 
 
 def current_pairs(
@@ -198,42 +216,84 @@ def current_pairs(
     latest = latest_with_mql(history.events, lifecycle).with_columns(
         pl.lit(True).alias("_pair_seen")
     )
-    lead_rows = leads.select(
-        "lead_id",
-        pl.col("stage").fill_null(lifecycle.initial_stage).alias("_lead_stage"),
-        "created_at",
-        pl.col("owner_id").alias("_crm_owner"),
-    ).collect()
+    lead_rows = (
+        leads.select(
+            "lead_id",
+            pl.col("stage").fill_null(lifecycle.initial_stage).alias("_lead_stage"),
+            "created_at",
+            pl.col("owner_id").alias("_crm_owner"),
+        )
+        .collect()
+        .rechunk()
+    )
     flags = lead_flags(history)
     if stages is None or lifecycle.initial_stage in stages:
-        base = lead_rows.join(groups, how="cross")
-    else:
-        # Pairs with history in a kept stage or with a reason (a null stage falls back to the
-        # initial stage, left out); pairs of leads without any history (at the lead's own
-        # stage); and the extra pairs.
-        parts = [
-            latest.filter(pl.col("stage").is_in(stages) | pl.col("reason").is_not_null())
-            .select(PAIR)
-            .join(lead_rows, on="lead_id", how="inner"),
-            lead_rows.filter(pl.col("_lead_stage").is_in(stages))
-            .join(flags, on="lead_id", how="anti")
-            .join(groups, how="cross")
-            .select(*PAIR, *lead_rows.columns[1:]),
-        ]
-        if extra_pairs is not None and extra_pairs.height:
-            extra = extra_pairs.select(PAIR).unique().join(groups, on="product_group", how="semi")
-            parts.append(extra.join(lead_rows, on="lead_id", how="inner"))
-        base = pl.concat([p.select(*PAIR, *lead_rows.columns[1:]) for p in parts])
-        base = base.unique(subset=PAIR, keep="first") if len(parts) > 2 else base
+        return _derive(lead_rows.join(groups, how="cross"), latest, flags, lifecycle, as_of)
+    # A pair with history has a seen lead, in scope; its stage is the latest event's (a null
+    # stage falls back to the initial stage, left out). A lead without any history is at its
+    # own stage in every group, in scope. No joins with the whole leads x groups table.
+    with_history = (
+        latest.filter(pl.col("stage").is_in(stages) | pl.col("reason").is_not_null())
+        .join(lead_rows, on="lead_id", how="inner")
+        .with_columns(pl.lit(True).alias("_lead_seen"))
+    )
+    without_history = (
+        lead_rows.filter(pl.col("_lead_stage").is_in(stages))
+        .join(flags, on="lead_id", how="anti")
+        .join(groups, how="cross")
+    )
+    parts = [
+        _derive(with_history, None, None, lifecycle, as_of),
+        _derive(without_history, None, None, lifecycle, as_of),
+    ]
+    if extra_pairs is not None and extra_pairs.height:
+        extra = (
+            extra_pairs.select(PAIR)
+            .unique()
+            .join(groups, on="product_group", how="semi")
+            .join(with_history.select(PAIR), on=PAIR, how="anti")
+            .join(without_history.select("lead_id").unique(), on="lead_id", how="anti")
+            .join(lead_rows, on="lead_id", how="inner")
+        )
+        # Only the extra pairs' rows of the large lookups are joined.
+        extra_latest = latest.join(extra.select(PAIR), on=PAIR, how="semi")
+        extra_flags = flags.join(extra.select("lead_id").unique(), on="lead_id", how="semi")
+        parts.append(_derive(extra, extra_latest, extra_flags, lifecycle, as_of))
+    return pl.concat(parts, how="vertical_relaxed")
+
+
+def _derive(
+    base: pl.DataFrame,
+    latest: pl.DataFrame | None,
+    flags: pl.DataFrame | None,
+    lifecycle: LifecycleConfig,
+    as_of: date,
+) -> pl.DataFrame:
+    """`current_pairs`' columns for `base` (pairs with the lead's columns), joining the latest
+    events and the lead flags unless `base` carries them already."""
+    if latest is not None:
+        base = base.join(latest, on=PAIR, how="left")
+    if flags is not None:
+        base = base.join(flags, on="lead_id", how="left")
+    columns: list[tuple[str, pl.DataType]] = [
+        ("stage", pl.String()),
+        ("entered_at", UTC_DT),
+        ("reason", pl.String()),
+        ("changed_by", pl.String()),
+        ("mql_at", UTC_DT),
+        ("_pair_seen", pl.Boolean()),
+        ("_lead_seen", pl.Boolean()),
+    ]
+    for name, dtype in columns:
+        if name not in base.columns:
+            base = base.with_columns(pl.lit(None, dtype=dtype).alias(name))
     reference = pl.lit(as_of).cast(UTC_DT)
     has_history = pl.col("_lead_seen").is_not_null()
     fallback = (
         pl.when(has_history).then(pl.lit(lifecycle.initial_stage)).otherwise(pl.col("_lead_stage"))
     )
     return (
-        base.join(latest, on=PAIR, how="left")
-        .join(flags, on="lead_id", how="left")
-        .with_columns(
+        base.with_columns(
             pl.col("stage").fill_null(fallback),
             pl.col("entered_at").fill_null(pl.col("created_at")),
             # In scope: history in its own group, or no history in any configured group.
@@ -242,19 +302,10 @@ def current_pairs(
             ),
         )
         .with_columns(
-            (reference - pl.col("entered_at")).dt.total_days().clip(lower_bound=0).alias(
-                "days_in_stage"
-            )
+            (reference - pl.col("entered_at"))
+            .dt.total_days()
+            .clip(lower_bound=0)
+            .alias("days_in_stage")
         )
-        .select(
-            *PAIR,
-            "stage",
-            "entered_at",
-            "days_in_stage",
-            "reason",
-            "changed_by",
-            "in_scope",
-            "mql_at",
-            "_crm_owner",
-        )
+        .select(_PAIR_COLUMNS)
     )
