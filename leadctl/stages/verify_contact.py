@@ -6,9 +6,12 @@ are recognised from the reference lists. Each library call runs once per distinc
 
 from __future__ import annotations
 
+from typing import Any
+
 import phonenumbers
 import polars as pl
 from email_validator import EmailNotValidError, validate_email
+from phonenumbers import PhoneMetadata
 
 from leadctl.config.verify import ReferenceLists
 from leadctl.stages.verify_text import registrable_domains
@@ -155,15 +158,141 @@ def _phone(value: str, region: str | None, strict: bool) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+_PLUS_PHONE = r"^\+([1-9][0-9]*(?: [0-9]+)*)$"  # '+', digits and single spaces only
+
+
+def _full(pattern: str | None) -> str | None:
+    return None if not pattern else f"^(?:{pattern})$"
+
+
+def _desc_matches(nsn: pl.Expr, desc: Any) -> pl.Expr:
+    """phonenumbers' _is_number_matching_desc: possible length, then a full pattern match."""
+    if desc is None or not desc.national_number_pattern:
+        return pl.lit(False)
+    ok = nsn.str.contains(_full(desc.national_number_pattern))
+    if desc.possible_length:
+        ok = ok & nsn.str.len_chars().is_in(list(desc.possible_length))
+    return ok
+
+
+def _has_type(nsn: pl.Expr, meta: Any) -> pl.Expr:
+    """phonenumbers' _number_type_helper(...) != UNKNOWN."""
+    kinds = [
+        meta.premium_rate, meta.toll_free, meta.shared_cost, meta.voip, meta.personal_number,
+        meta.pager, meta.uan, meta.voicemail, meta.fixed_line,
+    ]  # fmt: skip
+    if not meta.same_mobile_and_fixed_line_pattern:
+        kinds.append(meta.mobile)
+    return _desc_matches(nsn, meta.general_desc) & pl.any_horizontal(
+        [_desc_matches(nsn, d) for d in kinds]
+    )
+
+
+def _is_valid(nsn: pl.Expr, code: int) -> pl.Expr:
+    """phonenumbers.is_valid_number for numbers of calling code `code` (national number `nsn`
+    without leading zeros): the region the number belongs to, then its number types."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]
+
+    def valid_in(region: str) -> pl.Expr:
+        meta = PhoneMetadata.metadata_for_region_or_calling_code(code, region.upper())
+        if meta is None or (
+            region != phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY
+            and code != phonenumbers.country_code_for_valid_region(region)
+        ):
+            return pl.lit(False)
+        return _has_type(nsn, meta)
+
+    if len(regions) == 1:
+        return valid_in(regions[0])
+    result: pl.Expr = pl.lit(False)
+    for region in reversed(regions):  # the first region that claims the number decides
+        meta = PhoneMetadata.metadata_for_region(region.upper(), None)
+        if meta is None:
+            continue
+        if meta.leading_digits is not None:
+            claims = nsn.str.contains(f"^(?:{meta.leading_digits})")
+        else:
+            claims = _has_type(nsn, meta)
+        result = pl.when(claims).then(valid_in(region)).otherwise(result)
+    return result
+
+
+def _plus_phones(unique: pl.DataFrame) -> pl.DataFrame:
+    """phone_e164 for '+CC digits' numbers the library would read without stripping a national
+    prefix, with `_plain` telling which rows were decided (tested equal to `_phone`)."""
+    digits = pl.col("phone_clean").str.extract(_PLUS_PHONE).str.replace_all(" ", "", literal=True)
+    frame = unique.with_columns(digits.alias("_digits"), pl.lit(None, dtype=pl.Int64).alias("_cc"))
+    for width in (3, 2, 1):  # the shortest known calling code wins, as in the library
+        head = pl.col("_digits").str.slice(0, width)
+        known = head.cast(pl.Int64, strict=False).is_in(
+            pl.Series(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE), dtype=pl.Int64).implode()
+        ) & (pl.col("_digits").str.len_chars() > width)
+        frame = frame.with_columns(
+            pl.when(known).then(head.cast(pl.Int64)).otherwise(pl.col("_cc")).alias("_cc")
+        )
+    frame = frame.with_columns(
+        pl.col("_digits").str.slice(pl.col("_cc").cast(pl.String).str.len_chars()).alias("_nsn")
+    )
+    nsn = pl.col("_nsn")
+    simple = (
+        pl.col("_cc").is_not_null()
+        & (pl.col("_digits").str.len_chars() > 2)
+        & nsn.str.len_chars().is_between(2, 17)
+        & ~nsn.str.starts_with("0")
+    ).fill_null(False)
+    frame = frame.with_columns(simple.alias("_plain"))
+    e164 = pl.concat_str(pl.lit("+"), pl.col("_cc").cast(pl.String), nsn)
+    parts = [
+        frame.filter(~pl.col("_plain")).select(
+            "phone_clean",
+            "country_code",
+            pl.lit(None, dtype=pl.String).alias("phone_e164"),
+            "_plain",
+        )
+    ]
+    for (code,), part in frame.filter("_plain").partition_by("_cc", as_dict=True).items():
+        meta = PhoneMetadata.metadata_for_region_or_calling_code(
+            code, phonenumbers.region_code_for_country_code(code)
+        )
+        try:
+            prefix = meta.national_prefix_for_parsing if meta is not None else None
+            strips = nsn.str.contains(f"^(?:{prefix})") if prefix else pl.lit(False)
+            part = part.with_columns((~strips).alias("_plain"), _is_valid(nsn, code).alias("_ok"))
+        except pl.exceptions.ComputeError:  # a pattern the polars regex engine does not take
+            part = part.with_columns(pl.lit(False).alias("_plain"), pl.lit(False).alias("_ok"))
+        parts.append(
+            part.select(
+                "phone_clean",
+                "country_code",
+                pl.when(pl.col("_plain") & pl.col("_ok")).then(e164).alias("phone_e164"),
+                "_plain",
+            )
+        )
+    return pl.concat(parts)
+
+
 def normalize_phones(pairs: pl.DataFrame, *, strict: bool) -> pl.DataFrame:
-    """Distinct (phone_clean, country_code) pairs → phone_e164 (null when not a usable number)."""
+    """Distinct (phone_clean, country_code) pairs → phone_e164 (null when not a usable number).
+
+    With strict validation, '+CC ...' numbers are checked with polars against the library's
+    metadata (`_plus_phones`); the rest by phonenumbers itself.
+    """
     unique = (
         pairs.select("phone_clean", "country_code")
         .filter(pl.col("phone_clean").is_not_null())
         .unique()
         .sort(["phone_clean", "country_code"], nulls_last=True)
     )
+    if strict:
+        fast = _plus_phones(unique)
+        done = fast.filter("_plain").drop("_plain")
+        unique = fast.filter(~pl.col("_plain")).select("phone_clean", "country_code")
     phones = unique["phone_clean"].to_list()
     regions = unique["country_code"].to_list()
     e164 = [_phone(p, r, strict) for p, r in zip(phones, regions, strict=True)]
-    return unique.with_columns(pl.Series("phone_e164", e164, dtype=pl.String)).cast(PHONE_SCHEMA)  # type: ignore[arg-type]
+    slow = unique.with_columns(pl.Series("phone_e164", e164, dtype=pl.String))
+    if strict:
+        slow = pl.concat([done.cast(PHONE_SCHEMA), slow.cast(PHONE_SCHEMA)]).sort(  # type: ignore[arg-type]
+            ["phone_clean", "country_code"], nulls_last=True
+        )
+    return slow.cast(PHONE_SCHEMA)  # type: ignore[arg-type]

@@ -1,13 +1,20 @@
-"""The polars e-mail fast path agrees with email-validator (`_email`) on every address."""
+"""The polars e-mail and phone fast paths agree with email-validator and phonenumbers."""
 
 from __future__ import annotations
 
+import phonenumbers
 import polars as pl
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from leadctl.config.verify import ReferenceLists
-from leadctl.stages.verify_contact import _email, _plain_emails, classify_emails
+from leadctl.stages.verify_contact import (
+    _email,
+    _phone,
+    _plain_emails,
+    classify_emails,
+    normalize_phones,
+)
 
 _label = st.text(alphabet="abZ09-", min_size=0, max_size=8) | st.sampled_from(
     ["xn--bcher-kva", "ab--cd", "a" * 63, "a" * 64, "com", "local", "test", "Onion", "arpa"]
@@ -76,3 +83,55 @@ def test_flags_on_the_fast_path() -> None:
     assert rows["INFO+x@Mail.Yahoo.co.uk"]["email_role"] is True
     assert rows["pat@mailinator.com"]["email_disposable"] is True
     assert rows["bad@@x.com"]["email_normalized"] is None
+
+
+# --- phones: the '+CC ...' fast path against phonenumbers -------------------------------------
+
+_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+_digits = st.text(alphabet="0123456789", min_size=0, max_size=14)
+_plus_phone = st.tuples(
+    st.sampled_from([str(c) for c in _CODES] + ["0", "00", "999", "42", "1", "44", "7", "61"]),
+    st.lists(_digits, min_size=1, max_size=4),
+    st.sampled_from(["", " "]),
+).map(lambda t: "+" + t[0] + t[2] + " ".join(t[1]))
+_other_phone = st.sampled_from(
+    ["+44 (0) 20 7946 0958", "+1-212-555-0100", "+49 030 1234567", "0049 30 1234567", "+ 44 20",
+     "+44  20 7946 0958", "+1 800 FLOWERS", "+7 8 495 123 45 67", "+55 0 11 91234 5678"]
+) | st.text(alphabet="+0123456789 -()x", min_size=0, max_size=16)  # fmt: skip
+_region = st.sampled_from([None, "US", "GB", "DE", "BR", "AU", "IT", "ZZ"])
+
+
+def _check_phones(pairs: list[tuple[str, str | None]]) -> None:
+    frame = pl.DataFrame(
+        {"phone_clean": [p for p, _ in pairs], "country_code": [r for _, r in pairs]},
+        schema={"phone_clean": pl.String, "country_code": pl.String},
+    )
+    got = normalize_phones(frame, strict=True)
+    assert got.schema == {
+        "phone_clean": pl.String,
+        "country_code": pl.String,
+        "phone_e164": pl.String,
+    }
+    assert got.height == frame.unique().height
+    for phone, region, e164 in got.iter_rows():
+        assert e164 == _phone(phone, region, True), (phone, region)
+
+
+@settings(max_examples=500, deadline=None)
+@given(pairs=st.lists(st.tuples(_plus_phone | _other_phone, _region), min_size=1, max_size=25))
+@example(pairs=[("+1 813 672 2736", "US"), ("+44 43 58307382", "GB"), ("+441800201234", None)])
+@example(pairs=[("+1 264 497 1234", None), ("+44 1624 612345", None), ("+7 701 123 4567", "RU")])
+@example(pairs=[("+800 1234 5678", None), ("+39 06 1234 5678", "IT"), ("+61 0412 345 678", "AU")])
+@example(
+    pairs=[("+12", None), ("+440", None), ("+44", None), ("+1 2", None), ("+5511912345678", "BR")]
+)
+def test_plus_phone_fast_path_equals_phonenumbers(pairs: list[tuple[str, str | None]]) -> None:
+    _check_phones(pairs)
+
+
+def test_non_strict_phones_use_the_library() -> None:
+    frame = pl.DataFrame(
+        {"phone_clean": ["+1 813 672 2736", "323-778-6840"], "country_code": ["US", "US"]}
+    )
+    got = normalize_phones(frame, strict=False)
+    assert got["phone_e164"].to_list() == [_phone(p, "US", False) for p in got["phone_clean"]]
