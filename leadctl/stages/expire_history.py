@@ -17,89 +17,22 @@ import polars as pl
 
 from leadctl.config.lifecycle import LifecycleConfig
 from leadctl.stages.expire_common import PAIR, UTC_DT, cutoff
+from leadctl.stages.lifecycle import order_pairs
 
 EVENT_COLUMNS = ["lead_id", "product_group", "stage", "changed_at", "changed_by", "reason"]
-ORDER = [*PAIR, "changed_at", "stage"]
-
-
-def _exact(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.sort(ORDER, maintain_order=True)
-
-
-def _packed_key(frame: pl.DataFrame) -> pl.Series | None:
-    """group, changed_at and stage packed into one UInt64 that sorts like the three columns
-    (stage lexically, nulls first); None when they do not fit in 63 bits."""
-    groups = frame.get_column("product_group").unique().sort()
-    stages = frame.get_column("stage").unique().sort()  # nulls first, as in the string sort
-    if groups.null_count():
-        return None
-    micros = frame.get_column("changed_at").to_physical()
-    low, high = micros.min(), micros.max()
-    if low is None or micros.null_count():
-        return None
-    time_bits = int(high - low).bit_length()  # type: ignore[operator, arg-type]
-    time_code = pl.col("changed_at").to_physical() - low
-    if time_bits + (len(groups) - 1).bit_length() + len(stages).bit_length() > 63:
-        # A history spanning centuries: rank the timestamps instead (same order).
-        time_code = pl.col("changed_at").rank("dense").cast(pl.Int64) - 1
-        time_bits = (micros.n_unique() - 1).bit_length()
-    stage_bits = len(stages).bit_length()
-    if time_bits + (len(groups) - 1).bit_length() + stage_bits > 63:
-        return None
-    stage_rank = pl.col("stage").replace_strict(
-        stages.drop_nulls(),
-        pl.int_range(1, stages.drop_nulls().len() + 1, eager=True),
-        default=0,
-        return_dtype=pl.Int64,
-    )
-    group_rank = pl.col("product_group").replace_strict(
-        groups, pl.int_range(0, len(groups), eager=True), return_dtype=pl.Int64
-    )
-    key = (
-        group_rank.cast(pl.UInt64) * (1 << (time_bits + stage_bits))
-        + time_code.cast(pl.UInt64) * (1 << stage_bits)
-        + stage_rank.cast(pl.UInt64)
-    )
-    return frame.select(key.alias("_key")).to_series()
+ORDER = [*PAIR, "changed_at", "stage"]  # the order `ordered_events` gives within a pair
 
 
 def ordered_events(frame: pl.DataFrame) -> pl.DataFrame:
     """`frame` (EVENT_COLUMNS) with each pair's rows together, ordered by changed_at then stage
-    (ties in input order), plus `_new_lead` and `_new_pair` (first row of its lead / pair)."""
-    ordered = None
-    if frame.height > 1:
-        key = _packed_key(frame)
-        if key is not None:
-            hashed = frame.get_column("lead_id").hash(seed=0)
-            # Two stable passes (key, then hash) order like one sort by (hash, key), faster.
-            by_key = (
-                pl.DataFrame({"k": key})
-                .select(pl.arg_sort_by("k", maintain_order=True))
-                .to_series()
-            )
-            by_hash = (
-                pl.DataFrame({"h": hashed.gather(by_key)})
-                .select(pl.arg_sort_by("h", maintain_order=True))
-                .to_series()
-            )
-            order = by_key.gather(by_hash)
-            candidate = frame[order].with_columns(_changed("lead_id").alias("_new_lead"))
-            same_hash = hashed.gather(order)
-            same_hash = same_hash == same_hash.shift(1)
-            # Two lead ids with one hash would interleave their rows: take the exact sort.
-            if not (candidate.get_column("_new_lead") & same_hash).any():
-                ordered = candidate
-    if ordered is None:
-        ordered = _exact(frame).with_columns(_changed("lead_id").alias("_new_lead"))
-    return ordered.with_columns(
-        (pl.col("_new_lead") | _changed("product_group")).alias("_new_pair")
+    (lexically, nulls first; ties in input order), plus `_new_lead` and `_new_pair` (first
+    row of its lead / pair)."""
+    stages = frame.get_column("stage").unique().sort()  # nulls first, as in the string sort
+    named = stages.drop_nulls()
+    rank = pl.col("stage").replace_strict(
+        named, pl.int_range(1, named.len() + 1, eager=True), default=0, return_dtype=pl.Int64
     )
-
-
-def _changed(column: str) -> pl.Expr:
-    """The value differs from the previous row's (the first row counts as changed)."""
-    first = pl.int_range(pl.len()) == 0
-    return first | pl.col(column).ne_missing(pl.col(column).shift(1))
+    return order_pairs(frame, rank, named.len() + 1)
 
 
 _LAST_OF_PAIR = pl.col("_new_pair").shift(-1).fill_null(True)

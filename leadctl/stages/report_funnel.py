@@ -12,6 +12,7 @@ from datetime import datetime
 
 import polars as pl
 
+from leadctl.stages.lifecycle import order_pairs
 from leadctl.stages.report_common import (
     Chart,
     ReportContext,
@@ -31,9 +32,10 @@ def funnel_events(history: pl.LazyFrame, ctx: ReportContext, since: datetime) ->
     """Stage changes up to the as-of date of the (lead, group) pairs active since `since`.
 
     Columns: lead_id, product_group, stage, changed_at, stage_idx (position in the funnel, null
-    for stages outside it), next_at (the next change of the same lead and group). Pairs with no
-    change since `since` cannot count in either period and are dropped before the sort, which
-    keeps this cheap on long histories. Time order, ties by lifecycle stage order.
+    for stages outside it), next_at (the next change of the same lead and group), _pair (a
+    number per pair). Pairs with no change since `since` cannot count in either period and are
+    dropped before the sort, which keeps this cheap on long histories. Each pair's rows are
+    together in time order, ties by lifecycle stage order (`lifecycle.order_pairs`).
     """
     life = ctx.lifecycle
     order = {stage: i for i, stage in enumerate(ctx.report.funnel_stages)}
@@ -46,14 +48,20 @@ def funnel_events(history: pl.LazyFrame, ctx: ReportContext, since: datetime) ->
     ).filter(pl.col("changed_at") < ts(ctx.end))
     active = events.filter(pl.col("changed_at") >= ts(since)).select(KEYS).unique()
     stage_idx = pl.col("stage").replace_strict(order, default=None, return_dtype=pl.Int32)
-    tie = pl.col("stage").replace_strict(position, default=len(position), return_dtype=pl.Int32)
-    return (
-        events.join(active, on=KEYS, how="semi")
-        .with_columns(stage_idx.alias("stage_idx"), tie.alias("_tie"))
-        .sort(["changed_at", "_tie"])
-        .with_columns(pl.col("changed_at").shift(-1).over(KEYS).alias("next_at"))
-        .drop("_tie")
-        .collect()
+    tie = pl.col("stage").replace_strict(position, default=len(position), return_dtype=pl.Int64)
+    frame = events.join(active, on=KEYS, how="semi").collect().rechunk()
+    # Each pair's changes together in time order (ties by lifecycle stage order), without a
+    # string sort: next_at and the per-pair windows below need only the order within a pair.
+    ordered = order_pairs(frame, tie, len(position) + 1)
+    last = pl.col("_new_pair").shift(-1).fill_null(True)
+    return ordered.select(
+        "lead_id",
+        "product_group",
+        "stage",
+        "changed_at",
+        stage_idx.alias("stage_idx"),
+        pl.when(~last).then(pl.col("changed_at").shift(-1)).alias("next_at"),
+        pl.col("_new_pair").cum_sum().alias("_pair"),
     )
 
 
@@ -63,7 +71,7 @@ def _period_stats(events: pl.LazyFrame, start: datetime, end: datetime) -> pl.La
         events.filter((pl.col("changed_at") < ts(end)) & pl.col("stage_idx").is_not_null())
         .with_columns(
             # the highest funnel stage reached at or after this change, before the period ends
-            pl.col("stage_idx").reverse().cum_max().reverse().over(KEYS).alias("later_max")
+            pl.col("stage_idx").reverse().cum_max().reverse().over("_pair").alias("later_max")
         )
         .filter(pl.col("changed_at") >= ts(start))
     )

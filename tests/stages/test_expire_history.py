@@ -21,7 +21,7 @@ from stages.test_expire_builders import (
 
 from leadctl.config.expire import ExpireConfig, StageRule, ZombieConfig
 from leadctl.config.lifecycle import LifecycleConfig
-from leadctl.stages import expire_history
+from leadctl.stages import lifecycle as lifecycle
 from leadctl.stages.expire import expire
 from leadctl.stages.expire_common import (
     PAIR,
@@ -259,7 +259,7 @@ def test_exact_sort_path_gives_the_same_outputs(monkeypatch: pytest.MonkeyPatch)
         return {name: frame.collect() for name, frame in result.frames().items()}
 
     fast = run()
-    monkeypatch.setattr(expire_history, "_packed_key", lambda frame: None)
+    monkeypatch.setattr(lifecycle, "_packed_key", lambda frame, tie, ties: None)
     slow = run()
     for name, frame in fast.items():
         assert slow[name].equals(frame), name
