@@ -98,6 +98,7 @@ class BackgroundParquetWriter:
         compression: str = "zstd",
         use_dictionary: bool | list[str] = True,
         write_statistics: bool | list[str] = True,
+        column_encoding: dict[str, str] | None = None,
         depth: int = 2,
     ) -> None:
         self._writer = pq.ParquetWriter(
@@ -106,6 +107,7 @@ class BackgroundParquetWriter:
             compression=compression,
             use_dictionary=use_dictionary,
             write_statistics=write_statistics,
+            column_encoding=column_encoding,
         )
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
