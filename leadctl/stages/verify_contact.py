@@ -175,6 +175,13 @@ def _desc_matches(nsn: pl.Expr, desc: Any) -> pl.Expr:
     return ok
 
 
+def _desc_pattern(nsn: pl.Expr, desc: Any) -> pl.Expr:
+    """phonenumbers' _match_national_number: a full pattern match, no length check."""
+    if desc is None or not desc.national_number_pattern:
+        return pl.lit(False)
+    return nsn.str.contains(_full(desc.national_number_pattern))
+
+
 def _has_type(nsn: pl.Expr, meta: Any) -> pl.Expr:
     """phonenumbers' _number_type_helper(...) != UNKNOWN."""
     kinds = [
@@ -271,6 +278,92 @@ def _plus_phones(unique: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts)
 
 
+_NATIONAL_PHONE = r"^(?:\([0-9]{2,4}\) ?)?[0-9]+(?:[ -][0-9]+)*$"  # '(030) 123-45 67'
+
+
+def _national_phones(unique: pl.DataFrame) -> pl.DataFrame:
+    """phone_e164 for national-format numbers (digits, spaces, dashes, an area code in
+    brackets) in a supported region, read as phonenumbers.parse does: no international prefix,
+    not starting with the region's calling code, the national prefix stripped when the number
+    still fits the plan, no national-prefix transform and no leading zero left; `_plain` tells
+    which rows were decided (tested equal to `_phone`)."""
+    digits = pl.col("phone_clean").str.replace_all(r"[^0-9]", "")
+    frame = unique.with_columns(
+        pl.when(pl.col("phone_clean").str.contains(_NATIONAL_PHONE)).then(digits).alias("_digits")
+    )
+    usable = (
+        pl.col("_digits").str.len_chars().is_between(4, 17)
+        & pl.col("country_code").is_in(
+            pl.Series(sorted(phonenumbers.SUPPORTED_REGIONS), dtype=pl.String).implode()
+        )
+    ).fill_null(False)
+    parts = [
+        frame.filter(~usable).select(
+            "phone_clean",
+            "country_code",
+            pl.lit(None, dtype=pl.String).alias("phone_e164"),
+            pl.lit(False).alias("_plain"),
+        )
+    ]
+    number = pl.col("_digits")
+    for (region,), part in frame.filter(usable).partition_by("country_code", as_dict=True).items():
+        meta = PhoneMetadata.metadata_for_region(region, None)
+        general = meta.general_desc if meta is not None else None
+        if meta is None or general is None or not general.possible_length:
+            parts.append(
+                part.select(
+                    *parts[0].columns[:2],
+                    pl.lit(None, dtype=pl.String).alias("phone_e164"),
+                    pl.lit(False).alias("_plain"),
+                )
+            )
+            continue
+        try:
+            plain = ~number.str.starts_with(str(meta.country_code))
+            if meta.international_prefix:
+                plain = plain & ~number.str.contains(f"^(?:{meta.international_prefix})")
+            prefix = meta.national_prefix_for_parsing
+            nsn = number
+            if prefix:
+                head = number.str.extract(f"^((?:{prefix}))", 1)
+                if meta.national_prefix_transform_rule:
+                    plain = plain & head.is_null()
+                else:
+                    rest = number.str.slice(head.str.len_chars())
+                    keep = head.is_not_null() & ~(
+                        _desc_pattern(number, general) & ~_desc_pattern(rest, general)
+                    )
+                    stripped = pl.when(keep).then(rest).otherwise(number)
+                    size = stripped.str.len_chars()
+                    lengths = list(general.possible_length)
+                    fits = ~size.is_in(list(general.possible_length_local_only or ())) & (
+                        size.is_in(lengths) | (size > max(lengths))
+                    )
+                    nsn = pl.when(keep & fits).then(rest).otherwise(number)
+            part = part.with_columns(nsn.alias("_nsn")).with_columns(
+                (
+                    plain
+                    & pl.col("_nsn").str.len_chars().is_between(2, 17)
+                    & ~pl.col("_nsn").str.starts_with("0")
+                ).alias("_plain"),
+                _is_valid(pl.col("_nsn"), meta.country_code).alias("_ok"),
+            )
+        except pl.exceptions.ComputeError:  # a pattern the polars regex engine does not take
+            part = part.with_columns(
+                pl.lit(False).alias("_plain"), pl.lit(False).alias("_ok"), number.alias("_nsn")
+            )
+        e164 = pl.concat_str(pl.lit(f"+{meta.country_code}"), pl.col("_nsn"))
+        parts.append(
+            part.select(
+                "phone_clean",
+                "country_code",
+                pl.when(pl.col("_plain") & pl.col("_ok")).then(e164).alias("phone_e164"),
+                pl.col("_plain").fill_null(False),
+            )
+        )
+    return pl.concat(parts)
+
+
 def normalize_phones(pairs: pl.DataFrame, *, strict: bool) -> pl.DataFrame:
     """Distinct (phone_clean, country_code) pairs → phone_e164 (null when not a usable number).
 
@@ -284,9 +377,10 @@ def normalize_phones(pairs: pl.DataFrame, *, strict: bool) -> pl.DataFrame:
         .sort(["phone_clean", "country_code"], nulls_last=True)
     )
     if strict:
-        fast = _plus_phones(unique)
-        done = fast.filter("_plain").drop("_plain")
-        unique = fast.filter(~pl.col("_plain")).select("phone_clean", "country_code")
+        plus = _plus_phones(unique)
+        national = _national_phones(plus.filter(~pl.col("_plain")).select(unique.columns))
+        done = pl.concat([plus.filter("_plain"), national.filter("_plain")]).drop("_plain")
+        unique = national.filter(~pl.col("_plain")).select("phone_clean", "country_code")
     phones = unique["phone_clean"].to_list()
     regions = unique["country_code"].to_list()
     e164 = [_phone(p, r, strict) for p, r in zip(phones, regions, strict=True)]

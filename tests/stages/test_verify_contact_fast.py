@@ -135,3 +135,27 @@ def test_non_strict_phones_use_the_library() -> None:
     )
     got = normalize_phones(frame, strict=False)
     assert got["phone_e164"].to_list() == [_phone(p, "US", False) for p in got["phone_clean"]]
+
+
+_national_phone = st.tuples(
+    st.sampled_from(["", "(0", "(", "0", "1", "00", "011", "8", "90", "61", "44"]),
+    st.lists(_digits, min_size=1, max_size=4),
+    st.sampled_from([" ", "-"]),
+).map(
+    lambda t: (
+        (t[0] + (t[1][0] + ") " if t[0].startswith("(") else t[1][0])) + t[2] + t[2].join(t[1][1:])
+    )
+)
+_any_region = st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS) + [None, "ZZ"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(pairs=st.lists(st.tuples(_national_phone, _any_region), min_size=1, max_size=25))
+@example(pairs=[("065 36029706", "AU"), ("323-778-6840", "US"), ("(323) 778-6840", "US")])
+@example(pairs=[("030 1234567", "DE"), ("06 12345678", "NL"), ("011 44 20 7946 0958", "US")])
+@example(pairs=[("1 213 555 0100", "US"), ("0 11 91234 5678", "BR"), ("8 495 123 45 67", "RU")])
+@example(pairs=[("02 1234 5678", "IT"), ("0412 345 678", "AU"), ("020 7946 0958", "GB")])
+def test_national_phone_fast_path_equals_phonenumbers(
+    pairs: list[tuple[str, str | None]],
+) -> None:
+    _check_phones(pairs)
