@@ -22,6 +22,102 @@ def current_stages(
     group applies to every group. A lead with no history at all takes its own `stage` column
     (else the initial stage); a group without history of a lead that has history elsewhere is at
     the initial stage. Both count as entered at the lead's created_at.
+
+    Computed here, eagerly (the frame returned is materialised): the history is read once and
+    each pair's latest change found by `order_pairs` (no string sort of the history); the
+    result is sorted by lead_id, product_group. Same rows as `current_stages_plan`.
+    """
+    cutoff = pl.lit(as_of).cast(pl.Datetime("us", "UTC")) + pl.duration(days=1)
+    cols = ["lead_id", "product_group", "stage", "changed_at", "changed_by", "reason"]
+    groups = pl.DataFrame(
+        {"product_group": sorted(product_groups)}, schema={"product_group": pl.String}
+    )
+    raw = stage_history.filter(pl.col("changed_at") < cutoff).select(cols).collect().rechunk()
+    general = raw.filter(pl.col("product_group").is_null())
+    events = raw.filter(pl.col("product_group").is_not_null())
+    if general.height:
+        general = general.drop("product_group").join(groups, how="cross").select(cols)
+        events = pl.concat([events, general]).rechunk()
+    del raw, general
+    stages = events.get_column("stage").unique().sort()  # nulls first, as in the string sort
+    named = stages.drop_nulls()
+    rank = pl.col("stage").replace_strict(
+        named, pl.int_range(1, named.len() + 1, eager=True), default=0, return_dtype=pl.Int64
+    )
+    ordered = order_pairs(events, rank, named.len() + 1)
+    del events
+    last = pl.col("_new_pair").shift(-1).fill_null(True)
+    latest = ordered.filter(last).select(
+        "lead_id",
+        "product_group",
+        "stage",
+        pl.col("changed_at").alias("entered_at"),
+        "changed_by",
+        "reason",
+    )
+    with_history = ordered.filter(pl.col("_new_lead")).select(
+        "lead_id", pl.lit(True).alias("_has_history")
+    )
+    del ordered
+    lead_rows = (
+        leads.select(
+            "lead_id",
+            pl.col("stage").fill_null(cfg.initial_stage).alias("lead_stage"),
+            pl.col("created_at"),
+        )
+        .collect()
+        .rechunk()
+    )
+    ids = lead_rows.get_column("lead_id")
+    in_order = ids.null_count() == 0 and ids.is_sorted()
+    base = lead_rows.join(groups, how="cross")
+    as_of_dt = pl.lit(as_of).cast(pl.Datetime("us", "UTC"))
+    fallback = (
+        pl.when(pl.col("_has_history"))
+        .then(pl.lit(cfg.initial_stage))
+        .otherwise(pl.col("lead_stage"))
+    )
+    out = (
+        base.join(latest, on=["lead_id", "product_group"], how="left", maintain_order="left")
+        .join(with_history, on="lead_id", how="left", maintain_order="left")
+        .with_columns(pl.col("_has_history").fill_null(False))
+        .with_columns(
+            pl.col("stage").fill_null(fallback),
+            pl.col("entered_at").fill_null(pl.col("created_at")),
+        )
+        .with_columns(
+            ((as_of_dt - pl.col("entered_at")).dt.total_days())
+            .clip(lower_bound=0)
+            .alias("days_in_stage")
+        )
+        .select(
+            "lead_id",
+            "product_group",
+            "stage",
+            "entered_at",
+            "days_in_stage",
+            "reason",
+            "changed_by",
+        )
+    )
+    # leads x sorted groups, joined in left order, is already sorted when the leads are.
+    return (out if in_order else out.sort(["lead_id", "product_group"])).lazy()
+
+
+def current_stages_plan(
+    stage_history: pl.LazyFrame,
+    leads: pl.LazyFrame,
+    product_groups: list[str],
+    cfg: LifecycleConfig,
+    as_of: date,
+) -> pl.LazyFrame:
+    """`current_stages` as one lazy plan (a string sort of the history): the reference the
+    eager version is tested against.
+
+    History rows after `as_of` are ignored (point in time). A history row without a product
+    group applies to every group. A lead with no history at all takes its own `stage` column
+    (else the initial stage); a group without history of a lead that has history elsewhere is at
+    the initial stage. Both count as entered at the lead's created_at.
     """
     cutoff = pl.lit(as_of).cast(pl.Datetime("us", "UTC")) + pl.duration(days=1)
     groups = pl.DataFrame({"product_group": product_groups}).lazy()
