@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from pathlib import Path
 
 import polars as pl
@@ -71,3 +73,23 @@ def test_write_csv_escapes_by_default_and_joins_lists(tmp_path: Path) -> None:
     assert (tmp_path / "out.csv").read_text() == "company,reasons\n'=1+1,a; b\n"
     write_csv(df, tmp_path / "raw.csv", escape=False)
     assert (tmp_path / "raw.csv").read_text().splitlines()[1] == "=1+1,a; b"
+
+
+def test_write_parquet_bytes_do_not_depend_on_how_the_frame_is_chunked(tmp_path):
+    from leadctl.io.writers import PARQUET_ROW_GROUP
+
+    n = PARQUET_ROW_GROUP * 3 + 17
+    whole = pl.DataFrame({"id": range(n)}).with_columns(text=pl.col("id").cast(pl.String))
+    layouts = {
+        "one chunk": whole,
+        "two chunks": pl.concat([whole[:300_000], whole[300_000:]], rechunk=False),
+        "three chunks": pl.concat(
+            [whole[:700_000], whole[700_000:701_000], whole[701_000:]], rechunk=False
+        ),
+    }
+    digests = {}
+    for name, frame in layouts.items():
+        path = write_parquet(frame, tmp_path / f"{name}.parquet")
+        digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert pl.read_parquet(path).equals(whole)
+    assert len(set(digests.values())) == 1, digests
