@@ -80,16 +80,29 @@ def summarize(frames: dict[str, pl.DataFrame], as_of: date) -> dict[str, Any]:
     counts = (
         _metric_rows(frames)
         .group_by("team", "rep_id", "metric")
-        .agg(pl.len().alias("n"))
-        .sort("team", "rep_id", "metric")
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+        .with_columns(pl.col("metric").cast(pl.Enum(METRICS)))
     )
+    # One row per team x rep with a column per metric (0 where none), in team, rep order.
+    wide = (
+        counts.pivot(on="metric", index=["team", "rep_id"], values="n")
+        .with_columns(
+            pl.lit(0, dtype=pl.Int64).alias(m)
+            for m in METRICS
+            if m not in counts.get_column("metric").cast(pl.String).unique().to_list()
+        )
+        .select("team", "rep_id", *[pl.col(m).fill_null(0) for m in METRICS])
+        .sort("team", "rep_id")
+    )
+    team_sums = wide.group_by("team").agg(pl.col(METRICS).sum()).sort("team")
     totals = _zeroes()
-    teams: dict[str, dict[str, Any]] = {}
-    for row in counts.iter_rows(named=True):  # aggregated: one row per team x rep x metric
-        team = teams.setdefault(row["team"], {"totals": _zeroes(), "reps": {}})
-        rep = team["reps"].setdefault(row["rep_id"], _zeroes())
-        for bucket in (totals, team["totals"], rep):
-            bucket[row["metric"]] += row["n"]
+    totals.update(wide.select(pl.col(METRICS).sum()).row(0, named=True))
+    teams: dict[str, dict[str, Any]] = {
+        row.pop("team"): {"totals": row, "reps": {}} for row in team_sums.to_dicts()
+    }
+    for row in wide.to_dicts():  # one row per team x rep (thousands, not items)
+        team = teams[row.pop("team")]
+        team["reps"][row.pop("rep_id")] = row
     expired = sum(totals[f"expired_{rule}"] for rule in RULE_ORDER)
     return {
         "as_of": as_of.isoformat(),

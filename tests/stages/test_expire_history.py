@@ -30,6 +30,7 @@ from leadctl.stages.expire_common import (
     with_touch_stats,
 )
 from leadctl.stages.expire_history import ORDER, ordered_events, read_history
+from leadctl.stages.expire_summary import METRICS, _metric_rows, summarize
 from leadctl.stages.expire_transitions import illegal_transitions, ordered_illegal_transitions
 
 STAGES = [
@@ -263,3 +264,48 @@ def test_exact_sort_path_gives_the_same_outputs(monkeypatch: pytest.MonkeyPatch)
     slow = run()
     for name, frame in fast.items():
         assert slow[name].equals(frame), name
+
+
+def _summary_by_loop(frames: dict[str, pl.DataFrame]) -> dict[str, Any]:
+    """The per-row loop `summarize` used to run, as the reference for the pivot."""
+    counts = (
+        _metric_rows(frames)
+        .group_by("team", "rep_id", "metric")
+        .agg(pl.len().alias("n"))
+        .sort("team", "rep_id", "metric")
+    )
+    totals = dict.fromkeys(METRICS, 0)
+    teams: dict[str, dict[str, Any]] = {}
+    for row in counts.iter_rows(named=True):
+        team = teams.setdefault(row["team"], {"totals": dict.fromkeys(METRICS, 0), "reps": {}})
+        rep = team["reps"].setdefault(row["rep_id"], dict.fromkeys(METRICS, 0))
+        for bucket in (totals, team["totals"], rep):
+            bucket[row["metric"]] += row["n"]
+    return {"totals": totals, "teams": teams}
+
+
+@settings(max_examples=60, deadline=None)
+@given(history_rows, touch_rows, assignment_rows)
+def test_summary_pivot_matches_the_row_loop(
+    rows: list[tuple[Any, ...]], touch: list[tuple[Any, ...]], assigned: list[tuple[Any, ...]]
+) -> None:
+    inputs = make_inputs(_history(rows), touch=touches(*touch), assigned=_assigned(assigned))
+    if inputs.leads.select(pl.len()).collect().item() == 0:
+        inputs = make_inputs(_history(rows), touch=touches(*touch), lead=leads(("L1",)))
+    result = expire(
+        inputs,
+        product_groups=GROUPS,
+        lifecycle=LifecycleConfig(),
+        cfg=ExpireConfig(),
+        criteria=CRITERIA,
+        as_of=AS_OF,
+    )
+    frames = {name: frame.collect() for name, frame in result.frames().items()}
+    got = summarize(frames, AS_OF)
+    want = _summary_by_loop(frames)
+    assert got["totals"] == want["totals"]
+    assert got["teams"] == want["teams"]
+    assert list(got["teams"]) == list(want["teams"])
+    for team, data in got["teams"].items():
+        assert list(data["reps"]) == list(want["teams"][team]["reps"])
+        assert all(list(counts) == METRICS for counts in data["reps"].values())
