@@ -171,10 +171,78 @@ def registrable_domain(value: str) -> str | None:
     return domain or None
 
 
+# A plain host name, optionally behind http(s):// and before a path: the common case, read
+# with polars. Anything else (ports, user info, IPv6, punycode, Unicode, ...) goes to tldextract.
+_PLAIN_HOST = r"^(?:https?://)?([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?:/.*)?$"
+
+
+@cache
+def _suffix_rules() -> tuple[frozenset[str], frozenset[str]]:
+    """(public suffixes, suffixes with a wildcard rule below them) of the extractor's ICANN
+    list, the one `registrable_domain` matches against."""
+    rules = _extractor()._get_tld_extractor().tlds(include_psl_private_domains=False)
+    wild = frozenset(r[2:] for r in rules if r.startswith("*."))
+    plain = frozenset(r for r in rules if not r.startswith(("*.", "!")))
+    return plain, wild
+
+
+def _plain_registrable(values: pl.Series) -> pl.DataFrame:
+    """host, registrable and `_plain` (decided here) for plain host names: the registrable
+    domain is the label before the longest listed public suffix (tested equal to
+    `registrable_domain`)."""
+    plain_rules, wild = _suffix_rules()
+    rules = pl.Series(sorted(plain_rules), dtype=pl.String).implode()
+    wildcards = pl.Series(sorted(wild), dtype=pl.String).implode()
+    text = pl.col("host").str.strip_chars().str.to_lowercase()
+    frame = pl.DataFrame({"host": values}).with_columns(
+        text.str.extract(_PLAIN_HOST, 1).str.split(".").alias("_labels")
+    )
+    labels = pl.col("_labels")
+    n = labels.list.len()
+    frame = frame.with_columns(
+        (
+            labels.is_not_null()
+            & ~text.str.contains("xn--", literal=True)
+            & ~text.str.contains(r"\s")
+        )
+        .fill_null(False)
+        .alias("_plain"),
+        pl.lit(0, dtype=pl.Int64).alias("_suffix"),
+    )
+    depth = max(r.count(".") + 1 for r in plain_rules | wild | {""})  # no rule is longer
+    for j in range(1, depth + 1):
+        tail = labels.list.slice(-j, j).list.join(".")
+        long_enough = n >= j
+        frame = frame.with_columns(
+            pl.when(long_enough & tail.is_in(rules))
+            .then(pl.lit(j, dtype=pl.Int64))
+            .otherwise(pl.col("_suffix"))
+            .alias("_suffix"),
+            (pl.col("_plain") & ~(long_enough & tail.is_in(wildcards)).fill_null(False)).alias(
+                "_plain"
+            ),
+        )
+    suffix = labels.list.slice(-pl.col("_suffix"), pl.col("_suffix")).list.join(".")
+    domain = labels.list.get(n - pl.col("_suffix") - 1, null_on_oob=True)
+    found = pl.col("_plain") & (pl.col("_suffix") > 0) & (pl.col("_suffix") < n)
+    return frame.select(
+        "host",
+        pl.when(found).then(pl.concat_str(domain, pl.lit("."), suffix)).alias("registrable"),
+        "_plain",
+    )
+
+
 def registrable_domains(values: pl.Series) -> pl.DataFrame:
-    """Distinct host / URL strings → registrable domain (columns `host`, `registrable`)."""
-    unique = values.drop_nulls().unique().sort().to_list()
-    return pl.DataFrame(
-        {"host": unique, "registrable": [registrable_domain(v) for v in unique]},
+    """Distinct host / URL strings → registrable domain (columns `host`, `registrable`).
+
+    Plain host names (nearly all) are read with polars (`_plain_registrable`), the rest by
+    `registrable_domain`.
+    """
+    unique = values.drop_nulls().unique().sort()
+    fast = _plain_registrable(unique)
+    rest = fast.filter(~pl.col("_plain"))["host"].to_list()
+    slow = pl.DataFrame(
+        {"host": rest, "registrable": [registrable_domain(v) for v in rest]},
         schema={"host": pl.String, "registrable": pl.String},
     )
+    return pl.concat([fast.filter("_plain").drop("_plain"), slow]).sort("host")

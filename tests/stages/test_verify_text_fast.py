@@ -1,4 +1,4 @@
-"""company_keys (polars fast path for ASCII names) equals company_key on every name."""
+"""Polars fast paths in verify_text (company keys, registrable domains) equal the slow ones."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from leadctl.config.verify import AccountMatchConfig
-from leadctl.stages.verify_text import company_key, company_keys
+from leadctl.stages.verify_text import (
+    company_key,
+    company_keys,
+    registrable_domain,
+    registrable_domains,
+)
 
 SUFFIXES = tuple(AccountMatchConfig().legal_suffixes)
 _SUFFIX_WORDS = sorted({w for s in SUFFIXES for w in s.split()} | {"the", "and", "&", "co."})
@@ -65,3 +70,29 @@ def test_any_suffix_list(names: list[str], suffixes: list[str]) -> None:
 def test_nulls_are_dropped() -> None:
     got = company_keys(pl.Series(["Acme Inc", None, "Acme Inc"]), SUFFIXES)
     assert got.rows() == [("Acme Inc", "acme")]
+
+
+# --- registrable domains: the polars path against tldextract -----------------------------------
+
+_host_label = st.text(alphabet="abc0-", min_size=0, max_size=5) | st.sampled_from(
+    ["com", "co", "uk", "jp", "kobe", "city", "ck", "www", "er", "xn--p1ai", "github", "io", "au"]
+)
+_host = st.lists(_host_label, min_size=1, max_size=6).map(".".join)
+_url = st.tuples(
+    st.sampled_from(["", "http://", "HTTPS://", "ftp://", "//", " "]),
+    _host,
+    st.sampled_from(["", "/", "/about", ":8080", "?q=1", "/a@b", ".", " ", "/x y"]),
+).map("".join)
+_mail = st.tuples(st.sampled_from(["pat@", "a@b@", ""]), _host).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values=st.lists(_url | _mail, min_size=1, max_size=25))
+@example(values=["https://www.acme.co.uk/about", "www.acme.com", "ACME.COM", "info@acme.de"])
+@example(values=["a.b.kobe.jp", "city.kobe.jp", "www.ck", "x.www.ck", "x.er", "localhost"])
+@example(values=["10.0.0.1", "http://10.0.0.1", "a.b.c.d.e.f.g.h.i.com", "com", "co.uk", ""])
+def test_registrable_domains_equal_tldextract(values: list[str]) -> None:
+    got = registrable_domains(pl.Series(values, dtype=pl.String))
+    assert got.schema == {"host": pl.String, "registrable": pl.String}
+    assert got["host"].to_list() == sorted(set(values))
+    assert got["registrable"].to_list() == [registrable_domain(v) for v in got["host"]]
