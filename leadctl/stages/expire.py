@@ -196,12 +196,14 @@ def expire(
     # chunked frames are several times slower); the history is ordered without a string sort
     # and every per-pair fact (current stage, scope, MQL date) comes from one pass over it.
     history = read_history(inputs.stage_history, product_groups, as_of)
-    events = history.events
+    # The illegal transitions are the only output that reads every event: collected now, so
+    # the events can go before the touches are read (lower peak memory).
+    illegal_steps = ordered_illegal_transitions(
+        history.events, lifecycle, as_of, cfg.lookback_days
+    ).collect()
     directory_df, assigned_df = pl.collect_all(
         [rep_directory(inputs.reps), latest_assignments(inputs.assignments, as_of)]
     )
-    touches_df = known_touches(inputs.sales_touches, as_of).collect().rechunk()
-    touches = touches_df.lazy()
     # Who closed a lead: the rep who logged the change; a system user's change is the owner's.
     closer = directory_df.select(
         pl.col("rep_id").alias("changed_by"),
@@ -219,6 +221,9 @@ def expire(
         stages=None if full_state else used_stages(cfg, lifecycle),
         extra_pairs=assigned_df.select(PAIR),
     )
+    del history
+    touches_df = known_touches(inputs.sales_touches, as_of).collect().rechunk()
+    touches = touches_df.lazy()
     owned = _attach_owner(current, assigned_df, directory_df)
     state_df = with_touch_stats(
         owned.join(closer, on="changed_by", how="left").with_columns(
@@ -251,7 +256,7 @@ def expire(
         pl.col("rep_id").alias("changed_by"), pl.col("rep_team").alias("team")
     )
     illegal = (
-        ordered_illegal_transitions(events, lifecycle, as_of, cfg.lookback_days)
+        illegal_steps.lazy()
         .join(changed_by_team, on="changed_by", how="left")
         .sort([*PAIR, "changed_at", "to_stage", "changed_by"], nulls_last=True)
     )

@@ -61,7 +61,10 @@ def read_history(history: pl.LazyFrame, product_groups: list[str], as_of: date) 
     other_leads = (
         raw.filter(pl.col("product_group").is_not_null() & ~configured).select("lead_id").unique()
     )
-    expanded = raw.filter(configured)
+    if raw.select(configured.fill_null(False).all()).item():
+        expanded = raw  # the usual case: no copy
+    else:
+        expanded = raw.filter(configured)
     general = raw.filter(pl.col("product_group").is_null())
     if general.height:
         groups = pl.DataFrame(
