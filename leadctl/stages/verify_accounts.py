@@ -235,16 +235,45 @@ def _blocked_hits(
     q_all = q["text"].to_list()
     c_sorted = cv["text"].to_list()
     c_sorted_idx = cv["ci"].to_numpy()
+    hit_q: list[np.ndarray] = []
+    hit_c: list[np.ndarray] = []
+    hit_s: list[np.ndarray] = []
     for qis, starts, sizes in zip(
         pairs["qi"].to_list(), pairs["start"].to_list(), pairs["n"].to_list(), strict=True
     ):
         texts: list[str] = []
         for a, n in zip(starts, sizes, strict=True):
             texts += c_sorted[a : a + n]
-        idx = np.concatenate([c_sorted_idx[a : a + n] for a, n in zip(starts, sizes, strict=True)])
-        hit = _score_block(np.asarray(qis), idx, [q_all[i] for i in qis], texts, scorer, threshold)
-        if hit is not None:
-            found.append(hit)
+        scores = process.cdist(
+            [q_all[i] for i in qis],
+            texts,
+            scorer=scorer,
+            processor=None,
+            score_cutoff=threshold,
+            dtype=np.float32,
+            workers=-1 if len(qis) * len(texts) > _PARALLEL_PAIRS else 1,
+        )
+        rows, cols = np.nonzero(scores > 0)
+        if not len(rows):
+            continue
+        # column → choice: the block of each hit column, then the column's place in it
+        size = np.asarray(sizes)
+        ends = np.cumsum(size)
+        block = np.searchsorted(ends, cols, side="right")
+        place = np.asarray(starts)[block] + cols - (ends[block] - size[block])
+        hit_q.append(np.asarray(qis)[rows])
+        hit_c.append(c_sorted_idx[place])
+        hit_s.append(scores[rows, cols])
+    if hit_q:
+        found.append(
+            pl.DataFrame(
+                {
+                    "qi": np.concatenate(hit_q).astype(np.uint32),
+                    "ci": np.concatenate(hit_c).astype(np.uint32),
+                    "score": np.concatenate(hit_s),
+                }
+            )
+        )
     return found, left_over
 
 
