@@ -362,24 +362,50 @@ def _conditions(cfg: VerifyConfig) -> tuple[dict[str, list[pl.Expr]], dict[str, 
 
 
 def _checks(rows: pl.DataFrame, cfg: VerifyConfig) -> pl.DataFrame:
-    """Add `failed` and `verify_warnings` (list[str], both in CHECK_ORDER) to every row."""
+    """Add `failed` and `verify_warnings` (list[str], both in CHECK_ORDER) to every row.
+
+    Each row's fired checks become one bit mask per list; the few distinct masks are turned
+    into lists once and joined back (building a list per row is the slow part otherwise).
+    """
     fails, warns = _conditions(cfg)
     unknown = pl.col("_known").is_null()
     fail_any = {n: pl.any_horizontal(c) for n, c in fails.items() if c}
-    fail_items = [pl.when(unknown).then(pl.lit(UNKNOWN_LEAD)).otherwise(None)]
-    fail_items += [
-        pl.when(~unknown & c).then(pl.lit(n)).otherwise(None) for n, c in fail_any.items()
-    ]
-    warn_items = [
-        pl.when(~unknown & c & ~fail_any.get(n, pl.lit(False))).then(pl.lit(n)).otherwise(None)
-        for n, c in warns.items()
-    ]
-    empty = pl.lit([], dtype=pl.List(pl.String))
-    return rows.with_columns(
-        pl.concat_list(fail_items).list.drop_nulls().alias("failed"),
-        (pl.concat_list(warn_items).list.drop_nulls() if warn_items else empty).alias(
-            "verify_warnings"
+    fail_items = [(UNKNOWN_LEAD, unknown)]
+    fail_items += [(n, ~unknown & c) for n, c in fail_any.items()]
+    warn_items = [(n, ~unknown & c & ~fail_any.get(n, pl.lit(False))) for n, c in warns.items()]
+
+    def mask(items: list[tuple[str, pl.Expr]]) -> pl.Expr:
+        if not items:
+            return pl.lit(0, dtype=pl.Int64)
+        return pl.sum_horizontal(
+            pl.when(cond).then(pl.lit(1 << bit, dtype=pl.Int64)).otherwise(0)
+            for bit, (_, cond) in enumerate(items)
+        )
+
+    if max(len(fail_items), len(warn_items)) > 62:  # pragma: no cover - more checks than bits
+        raise RuntimeError("verify has more checks than a 64-bit mask holds")
+    coded = rows.drop("failed", "verify_warnings", strict=False).with_columns(
+        mask(fail_items).alias("_fail"), mask(warn_items).alias("_warn")
+    )
+    codes = coded.select("_fail", "_warn").unique().sort("_fail", "_warn")
+
+    def names(items: list[tuple[str, pl.Expr]], code: int) -> list[str]:
+        return [name for bit, (name, _) in enumerate(items) if code >> bit & 1]
+
+    lists = codes.with_columns(
+        pl.Series(
+            "failed",
+            [names(fail_items, c) for c in codes["_fail"].to_list()],
+            dtype=pl.List(pl.String),
         ),
+        pl.Series(
+            "verify_warnings",
+            [names(warn_items, c) for c in codes["_warn"].to_list()],
+            dtype=pl.List(pl.String),
+        ),
+    )
+    return coded.join(lists, on=["_fail", "_warn"], how="left", maintain_order="left").drop(
+        "_fail", "_warn"
     )
 
 
