@@ -105,6 +105,28 @@ def apply_calibrator(cal: dict[str, Any], raw: np.ndarray) -> np.ndarray:
     )
 
 
+def calibrate(cal: dict[str, Any], raw: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """apply_calibrator and plateau_position together (one interpolation of the knots)."""
+    raw = np.asarray(raw, dtype=np.float64)
+    if cal.get("method") != "isotonic":
+        return apply_calibrator(cal, raw), None
+    x = np.asarray(cal["x"], dtype=np.float64)
+    y = np.asarray(cal["y"], dtype=np.float64)
+    if len(x) == 0:
+        raise ModelError("isotonic calibration has no knots; retrain with `leadctl train`")
+    value = np.interp(raw, x, y)
+    return np.clip(value, FLOOR, 1.0 - FLOOR), _position(x, y, raw, value)
+
+
+def _position(x: np.ndarray, y: np.ndarray, raw: np.ndarray, value: np.ndarray) -> np.ndarray:
+    left = np.clip(np.searchsorted(y, value, side="left"), 0, len(x) - 1)
+    right = np.clip(np.searchsorted(y, value, side="right") - 1, 0, len(x) - 1)
+    a, b = x[left], x[right]
+    width = b - a
+    safe = np.where(width > 0, width, 1.0)
+    return np.where(width > 0, (raw - a) / safe, 0.5)
+
+
 def plateau_position(cal: dict[str, Any], raw: np.ndarray) -> np.ndarray | None:
     """Where each raw output lies (0..1) on the isotonic plateau it is calibrated to.
 
@@ -118,10 +140,4 @@ def plateau_position(cal: dict[str, Any], raw: np.ndarray) -> np.ndarray | None:
     x = np.asarray(cal["x"], dtype=np.float64)
     y = np.asarray(cal["y"], dtype=np.float64)
     raw = np.asarray(raw, dtype=np.float64)
-    value = np.interp(raw, x, y)
-    left = np.clip(np.searchsorted(y, value, side="left"), 0, len(x) - 1)
-    right = np.clip(np.searchsorted(y, value, side="right") - 1, 0, len(x) - 1)
-    a, b = x[left], x[right]
-    width = b - a
-    safe = np.where(width > 0, width, 1.0)
-    return np.where(width > 0, (raw - a) / safe, 0.5)
+    return _position(x, y, raw, np.interp(raw, x, y))

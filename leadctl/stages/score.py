@@ -24,7 +24,7 @@ from leadctl.features.snapshots import UTC_DT, Tables, cutoff
 from leadctl.features.spec import Feature, encode, feature_defs, settings, spec_differences
 from leadctl.models import card as C
 from leadctl.models import points as P
-from leadctl.models.calibration import apply_calibrator, plateau_position
+from leadctl.models.calibration import calibrate
 from leadctl.models.lgbm import contributions, predict_raw
 from leadctl.models.reasons import merge_title, phrase, reason_lists
 from leadctl.models.store import KINDS, LoadedModel
@@ -226,7 +226,6 @@ def score_ml(
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Calibrated fit / engagement / propensity for every row, in batches; reasons for the top."""
     n = frame.height
-    probs = {k: np.zeros(n, dtype=np.float64) for k in KINDS}
     raws = {k: np.zeros(n, dtype=np.float64) for k in KINDS}
     # Fit and engagement features are subsets of the propensity features (same categories):
     # encode each batch once and hand every model its columns.
@@ -238,20 +237,14 @@ def score_ml(
         for kind in KINDS:
             cols = columns[kind]
             part = X if cols == list(range(X.shape[1])) else np.ascontiguousarray(X[:, cols])
-            raw = predict_raw(model.boosters[kind], part, cfg.num_threads)
-            raws[kind][start : start + X.shape[0]] = raw
-            probs[kind][start : start + X.shape[0]] = apply_calibrator(
-                model.calibration[kind]["calibrator"], raw
+            raws[kind][start : start + X.shape[0]] = predict_raw(
+                model.boosters[kind], part, cfg.num_threads
             )
-    scaled = {
-        k: _scale(
-            probs[k],
-            model.calibration[k]["reference"],
-            cfg,
-            position=plateau_position(model.calibration[k]["calibrator"], raws[k]),
-        )
-        for k in KINDS
-    }
+    probs: dict[str, np.ndarray] = {}
+    scaled: dict[str, np.ndarray] = {}
+    for k in KINDS:
+        probs[k], position = calibrate(model.calibration[k]["calibrator"], raws[k])
+        scaled[k] = _scale(probs[k], model.calibration[k]["reference"], cfg, position=position)
     rows = _select_for_reasons(scaled["propensity"], frame["lead_id"], cfg)
     feats = model.features["propensity"]
     contrib = contributions(
@@ -436,10 +429,35 @@ def score(
         log.info("scored group %s: %d leads with %s", group, out.height, info["model_kind"])
     if not parts:
         return Scored(pl.DataFrame(schema=SCORE_SCHEMA), summary)
-    scores = pl.concat([p.select(SCORE_COLUMNS).cast(pl.Schema(SCORE_SCHEMA)) for p in parts]).sort(
-        ["lead_id", "product_group"]
+    typed = [
+        (g, p.select(SCORE_COLUMNS).cast(pl.Schema(SCORE_SCHEMA)))
+        for g, p in zip(groups, parts, strict=True)
+    ]
+    return Scored(_by_lead_and_group(typed, data.base["lead_id"]), summary)
+
+
+def _by_lead_and_group(parts: list[tuple[str, pl.DataFrame]], lead_ids: pl.Series) -> pl.DataFrame:
+    """The group frames as one frame sorted by (lead_id, product_group).
+
+    Every part is in `lead_ids` order; when those ids are strictly increasing (the prepared
+    features are sorted by lead_id and ids are unique), the sorted frame is the parts
+    interleaved row by row in sorted group order: a gather instead of a 3 M-row string sort.
+    Anything else falls back to the sort (same result).
+    """
+    ordered = sorted(parts, key=lambda gp: gp[0])
+    names = [g for g, _ in ordered]
+    n = lead_ids.len()
+    stacked = pl.concat([p for _, p in ordered])
+    fast = (
+        len(set(names)) == len(names)
+        and (n < 2 or bool((lead_ids.slice(1) > lead_ids.slice(0, n - 1)).all()))
+        and all(p.height == n and p["lead_id"].equals(lead_ids) for _, p in ordered)
     )
-    return Scored(scores, summary)
+    if not fast:
+        return stacked.sort(["lead_id", "product_group"])
+    k = len(names)
+    row = np.arange(n * k, dtype=np.int64)
+    return stacked[(row % k) * n + row // k]
 
 
 def _jsonable(value: Any) -> Any:
