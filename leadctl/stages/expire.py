@@ -124,7 +124,8 @@ def stage_updates(
 def _attach_owner(
     current: pl.DataFrame, assigned: pl.DataFrame, directory: pl.DataFrame
 ) -> pl.DataFrame:
-    """`attach_owner` on the materialised pairs (the CRM owner is already a column)."""
+    """Add owner_id, team, sla_tier, assigned_at: the logged assignment, else the CRM owner
+    (`_crm_owner`, dropped) and that rep's team."""
     log = assigned.select(
         *PAIR,
         pl.col("owner_id").alias("_log_owner"),

@@ -11,8 +11,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
 
-from leadctl.config.lifecycle import LifecycleConfig
-
 UTC_DT = pl.Datetime("us", "UTC")
 PAIR = ["lead_id", "product_group"]
 NO_TEAM = "(no team)"
@@ -93,37 +91,6 @@ def expand_history(history: pl.LazyFrame, product_groups: list[str], as_of: date
     return pl.concat([with_group, general]).sort([*PAIR, "changed_at", "stage"])
 
 
-def scope_flag(current: pl.LazyFrame, events: pl.LazyFrame) -> pl.LazyFrame:
-    """Add `in_scope`: the pair has history in its own group, or the lead has no history at all.
-
-    `current_stages` gives a lead's CRM stage to every group without history; when the lead
-    has history in another group that stage belongs to that group, so expire leaves the pair
-    alone (no expiry, zombie or suppression for a funnel the lead never entered).
-    """
-    pairs = events.select(PAIR).unique().with_columns(pl.lit(True).alias("_pair_seen"))
-    leads = events.select("lead_id").unique().with_columns(pl.lit(True).alias("_lead_seen"))
-    return (
-        current.join(pairs, on=PAIR, how="left")
-        .join(leads, on="lead_id", how="left")
-        .with_columns(
-            (pl.col("_pair_seen").fill_null(False) | pl.col("_lead_seen").is_null()).alias(
-                "in_scope"
-            )
-        )
-        .drop("_pair_seen", "_lead_seen")
-    )
-
-
-def mql_dates(events: pl.LazyFrame, lifecycle: LifecycleConfig) -> pl.LazyFrame:
-    """(lead, group) → mql_at: the latest entry into the MQL or override stage."""
-    mql = [lifecycle.mql_stage, lifecycle.override_stage]
-    return (
-        events.filter(pl.col("stage").is_in(mql))
-        .group_by(PAIR)
-        .agg(pl.col("changed_at").max().alias("mql_at"))
-    )
-
-
 def latest_assignments(assignments: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
     """The latest assignment per (lead, group) made before the end of as-of."""
     return (
@@ -154,33 +121,6 @@ def rep_directory(reps: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("team").alias("rep_team"),
             pl.coalesce("manager_id", "_team_manager").alias("escalate_to"),
         )
-    )
-
-
-def attach_owner(
-    frame: pl.LazyFrame, assigned: pl.LazyFrame, leads: pl.LazyFrame, directory: pl.LazyFrame
-) -> pl.LazyFrame:
-    """Add owner_id, team, sla_tier, assigned_at: the logged assignment, else the CRM owner."""
-    crm = leads.select("lead_id", pl.col("owner_id").alias("_crm_owner"))
-    log = assigned.select(
-        *PAIR,
-        pl.col("owner_id").alias("_log_owner"),
-        pl.col("team").alias("_log_team"),
-        "sla_tier",
-        "assigned_at",
-    )
-    return (
-        frame.join(log, on=PAIR, how="left")
-        .join(crm, on="lead_id", how="left")
-        .with_columns(pl.coalesce("_log_owner", "_crm_owner").alias("owner_id"))
-        .join(
-            directory.select("rep_id", "rep_team"),
-            left_on="owner_id",
-            right_on="rep_id",
-            how="left",
-        )
-        .with_columns(pl.coalesce("_log_team", "rep_team").alias("team"))
-        .drop("_log_owner", "_crm_owner", "_log_team", "rep_team")
     )
 
 

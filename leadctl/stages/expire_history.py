@@ -138,9 +138,11 @@ def current_pairs(
     stages: list[str] | None = None,
     extra_pairs: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """`scope_flag(current_stages(...), events)` joined with `mql_dates`, from the history read
-    once: lead_id, product_group, stage, entered_at, days_in_stage, reason, changed_by,
-    in_scope, mql_at, and `_crm_owner` (the lead's owner_id). One row per lead and group.
+    """`current_stages` plus in_scope and mql_at, from the history read once: lead_id,
+    product_group, stage, entered_at, days_in_stage, reason, changed_by, in_scope (the pair has
+    history in its own group, or the lead has none in any configured group: expire leaves a
+    funnel the lead never entered alone), mql_at (latest entry into the MQL or override stage)
+    and `_crm_owner` (the lead's owner_id). One row per lead and group.
 
     With `stages`, only the pairs some output can use: those whose current stage is one of
     `stages`, or that carry a reason, or are among `extra_pairs` (lead_id, product_group).
