@@ -39,8 +39,10 @@ bench-deps: install
 bench: bench-deps
 	$(BIN)/python -m bench.run --leads 1000000
 
+# 10 M leads: the night (`run`) and the floor, with the 1 M set's models (run `make bench` first;
+# without them `run` trains its own). Add PARTS=stages,run,floor,features,profile for everything.
 bench-large: bench-deps
-	$(BIN)/python -m bench.run --leads 10000000
+	$(BIN)/python -m bench.run --leads 10000000 --parts $(or $(PARTS),run,floor) --models-from 1000000
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -331,6 +331,12 @@ def _size_section(res: dict[str, Any]) -> list[str]:
             else listing,
             "",
         ]
+    if res.get("models_from"):
+        lines += [
+            f"Models: copied from `{res['models_from']}` before `run` (a night between "
+            "retrains; `run` does not train).",
+            "",
+        ]
     header = ["step", "wall s", "CPU s", "peak RSS", "rows", "rows/s", "load at start", "status"]
     budget_set = res.get("train_budget")
     if budget_set and budget_set.get("train"):

@@ -469,6 +469,13 @@ def main(argv: list[str] | None = None) -> int:
         help="leads of the data set `train` is timed on (default: about 1 M labelled rows)",
     )
     parser.add_argument(
+        "--models-from",
+        type=int,
+        default=None,
+        help="copy the models of the data set with this many leads (same seed) before `run`, "
+        "so the night is measured between retrains (bench-large uses the 1 M set's models)",
+    )
+    parser.add_argument(
         "--max-rss-gb",
         type=float,
         default=16.0,
@@ -512,6 +519,11 @@ def main(argv: list[str] | None = None) -> int:
             ds, python, args.as_of, avail, input_rows, groups, Path(fallback) if fallback else None
         )
         result["stages_measured_at"] = started
+    if args.models_from is not None:
+        source = dataset_for(args.models_from, args.seed).models
+        copied = _use_fallback_models(ds, source) if source != ds.models else None
+        result["models_from"] = str(Path(copied).relative_to(ROOT)) if copied else None
+        log(f"models: {result['models_from'] or 'none copied (not found); run trains them'}")
     if "run" in parts:
         entry, _ = run_night(ds, python, args.as_of)
         entry["stages_in_run"] = runnable

@@ -259,3 +259,13 @@ def test_pandas_baseline_builds_the_same_engagement_features(tmp_path: Path) -> 
     assert row["prior_opportunities"] == 1.0
     assert row["negative_signals"] == 1.0
     assert row["colleagues_engaged_90d"] == 1.0
+
+
+def test_markdown_says_where_a_night_between_retrains_got_its_models(tmp_path: Path) -> None:
+    target = tmp_path / "results.md"
+    res = _result(50.0, 3e9, 30.0)
+    res["models_from"] = "bench/data/leads1000000-seed42/models"
+    R.write_markdown([res], target)
+    assert "Models: copied from `bench/data/leads1000000-seed42/models` before `run`" in (
+        target.read_text()
+    )
