@@ -85,13 +85,16 @@ def write_csv(df: pl.DataFrame, path: Path, *, escape: bool = True) -> Path:
     return path
 
 
-# Row groups of a fixed size: left to itself the writer follows the frame's memory chunks, which
-# depend on thread timing, so equal frames could give different bytes.
+# Row groups of a fixed size from one contiguous frame: left to itself the writer follows the
+# frame's memory chunks (and list columns keep their chunk layout in the pages), which depend on
+# thread timing, so equal frames could give different bytes.
 PARQUET_ROW_GROUP = 262_144
 
 
 def write_parquet(df: pl.DataFrame, path: Path) -> Path:
     """Write a Parquet file atomically; equal frames give equal bytes however they are chunked."""
+    if df.n_chunks("all") and max(df.n_chunks("all")) > 1:
+        df = df.rechunk()
     with atomic_path(path) as tmp:
         df.write_parquet(tmp, compression="zstd", statistics=True, row_group_size=PARQUET_ROW_GROUP)
     return path

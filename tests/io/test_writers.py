@@ -78,7 +78,10 @@ def test_write_parquet_bytes_do_not_depend_on_how_the_frame_is_chunked(tmp_path)
     from leadctl.io.writers import PARQUET_ROW_GROUP
 
     n = PARQUET_ROW_GROUP * 3 + 17
-    whole = pl.DataFrame({"id": range(n)}).with_columns(text=pl.col("id").cast(pl.String))
+    whole = pl.DataFrame({"id": range(n)}).with_columns(
+        text=pl.col("id").cast(pl.String),
+        reasons=pl.concat_list(pl.col("id").cast(pl.String), pl.lit("fit")),
+    )
     layouts = {
         "one chunk": whole,
         "two chunks": pl.concat([whole[:300_000], whole[300_000:]], rechunk=False),
