@@ -243,8 +243,8 @@ def score_ml(
     probs: dict[str, np.ndarray] = {}
     scaled: dict[str, np.ndarray] = {}
     for k in KINDS:
-        probs[k], position = calibrate(model.calibration[k]["calibrator"], raws[k])
-        scaled[k] = _scale(probs[k], model.calibration[k]["reference"], cfg, position=position)
+        probs[k], plateau = calibrate(model.calibration[k]["calibrator"], raws[k])
+        scaled[k] = _scale(probs[k], model.calibration[k]["reference"], cfg, position=plateau)
     rows = _select_for_reasons(scaled["propensity"], frame["lead_id"], cfg)
     feats = model.features["propensity"]
     contrib = contributions(
