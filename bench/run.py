@@ -261,10 +261,12 @@ def run_night(
     return entry, m
 
 
-def run_floor(ds: Dataset, python: str) -> dict[str, Any]:
+def run_floor(ds: Dataset, python: str, as_of: str) -> dict[str, Any]:
     log("floor (read inputs once + raw LightGBM prediction) ...")
     m = run_child(
-        [python, "-m", "bench.floor", "--config", str(ds.config)], cwd=ROOT, env=leadctl_env()
+        [python, "-m", "bench.floor", "--config", str(ds.config), "--as-of", as_of],
+        cwd=ROOT,
+        env=leadctl_env(),
     )
     entry = {"name": "floor", **measured(m, ds.leads)}
     data = _json_or_none(m.stdout)
@@ -530,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
         result["run"] = entry
         result["run_measured_at"] = started
     if "floor" in parts:
-        result["floor"] = run_floor(ds, python)
+        result["floor"] = run_floor(ds, python, args.as_of)
     if "features" in parts:
         result["features"] = run_features(ds, python, args.as_of)
     if "profile" in parts:

@@ -269,3 +269,25 @@ def test_markdown_says_where_a_night_between_retrains_got_its_models(tmp_path: P
     assert "Models: copied from `bench/data/leads1000000-seed42/models` before `run`" in (
         target.read_text()
     )
+
+
+def test_floor_ratio_uses_the_floors_timed_read_and_prediction_not_its_feature_build() -> None:
+    res = _result(60.0, 3e9, 90.0)  # the floor process ran 90 s, building real features first
+    res["floor"]["detail"] = {
+        "read_seconds": 2.0,
+        "predict_seconds": 18.0,
+        "seconds": 20.0,
+        "models": 9,
+        "rows": 1_000_000,
+        "rows_kind": "real features",
+    }
+    assert R.floor_ratio(res) == pytest.approx(3.0)
+    verdicts = {b: v for b, _, v, _ in R.budgets([res])}
+    assert verdicts["1 M / 20 M: `run` <= 2x the floor"] == "not met"
+
+
+def test_floor_predicts_on_random_rows_and_says_so_without_a_night(tmp_path: Path) -> None:
+    from bench.floor import predict_all
+
+    out = predict_all(tmp_path / "no-models", ["Cloud"], 10, 1)
+    assert out["rows_kind"] == "synthetic" and out["models"] == 0
