@@ -60,6 +60,7 @@ print(json.dumps({"commands": sorted(names), "runnable": runnable}))
 
 
 ISOLATE = ROOT / "bench" / "isolate"
+REAL_FLOOR_MAX_LEADS = 1_000_000
 RSS_LIMIT = {"bytes": 16 * 10**9}  # children holding more are killed (--max-rss-gb)
 
 
@@ -264,7 +265,10 @@ def run_night(
 def run_floor(ds: Dataset, python: str, as_of: str) -> dict[str, Any]:
     log("floor (read inputs once + raw LightGBM prediction) ...")
     m = run_child(
-        [python, "-m", "bench.floor", "--config", str(ds.config), "--as-of", as_of],
+        # Real feature matrices need the night's features in memory: up to 1 M leads. Larger
+        # sets predict on random rows (the floor says so).
+        [python, "-m", "bench.floor", "--config", str(ds.config)]
+        + (["--as-of", as_of] if ds.leads <= REAL_FLOOR_MAX_LEADS else []),
         cwd=ROOT,
         env=leadctl_env(),
     )
