@@ -7,8 +7,8 @@ scoring several groups does not copy the wide lead-level part once per group.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 import polars as pl
 
@@ -25,6 +25,8 @@ _MONEY_CHARS = r"[\s,$€£¥]"
 class FeatureFrames:
     base: pl.LazyFrame  # lead_id, snapshot_at, account_key, title, features ...
     per_group: pl.LazyFrame  # lead_id, product_group, snapshot_at, group features ...
+    # base sorted by (lead_id, snapshot_at), per_group by (product_group, lead_id, snapshot_at)
+    ordered: bool = False
 
     def for_group(self, group: str) -> pl.LazyFrame:
         """Rows of one product group with every feature column (base + group-specific)."""
@@ -100,6 +102,82 @@ def _active(
     return E.active_leads(tables.activities, snapshots, cfg, among=colleagues)
 
 
+_IDX = "__lead_idx"
+_ID = "__lead_id"
+
+
+def lead_index(leads: pl.LazyFrame, keys: pl.LazyFrame) -> pl.DataFrame:
+    """(lead_id, __lead_idx): every lead id of the leads table and the keys, sorted, numbered
+    0, 1, ... (UInt32). Numbers sort like the ids, so a frame sorted by number is sorted by id."""
+    return (
+        pl.concat([leads.select("lead_id"), keys.select("lead_id")])
+        .unique()
+        .drop_nulls()
+        .sort("lead_id")
+        .with_row_index(_IDX)
+        .collect()
+    )
+
+
+def encode_ids(
+    frame: pl.LazyFrame, index: pl.DataFrame, *, keep_unknown: bool = False
+) -> pl.LazyFrame:
+    """`frame` with lead_id replaced by its number from lead_index. Rows of leads the index
+    does not know are dropped (they match no key), or with keep_unknown kept with a null id."""
+    return (
+        frame.join(index.lazy(), on="lead_id", how="left" if keep_unknown else "inner")
+        .with_columns(pl.col(_IDX).alias("lead_id"))
+        .drop(_IDX)
+    )
+
+
+def decode_ids(frame: pl.LazyFrame, index: pl.DataFrame) -> pl.LazyFrame:
+    """Inverse of encode_ids: the numbered lead_id back to the id string (same row order)."""
+    ids = index.lazy().rename({"lead_id": _ID})
+    return (
+        frame.join(ids, left_on="lead_id", right_on=_IDX, how="left", maintain_order="left")
+        .with_columns(pl.col(_ID).alias("lead_id"))
+        .drop(_ID)
+    )
+
+
+def _encoded(
+    tables: Tables,
+    keys: pl.LazyFrame,
+    index: pl.DataFrame,
+    snapshots: list[datetime],
+    cfg: FeaturesConfig,
+) -> tuple[Tables, pl.LazyFrame]:
+    """The tables and keys with numbered lead ids. The activities some snapshot can see are
+    numbered and materialised once (summary, distinct assets and active leads all read them)."""
+    span = timedelta(days=max(cfg.lookback_days, *cfg.windows_days))
+    seen = (
+        tables.activities.select(
+            "lead_id", "activity_type", "occurred_at", "product_group", "asset_id"
+        )
+        .filter(
+            (pl.col("occurred_at") < max(snapshots))
+            & (pl.col("occurred_at") >= min(snapshots) - span)
+        )
+        .with_columns(pl.col("activity_type", "product_group").cast(pl.Categorical))
+    )
+    activities = encode_ids(seen, index).collect(engine="streaming").lazy()
+    encoded = replace(
+        tables,
+        leads=encode_ids(tables.leads, index),
+        activities=activities,
+        opportunities=encode_ids(tables.opportunities, index, keep_unknown=True),
+        stage_history=encode_ids(tables.stage_history, index),
+    )
+    # Read by several joins: collected once (a few small columns per key).
+    return encoded, encode_ids(keys, index).collect().lazy()
+
+
+def _empty(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """No rows, same schema, and no reference to the data `frame` was built from."""
+    return pl.DataFrame(schema=frame.collect_schema()).lazy()
+
+
 def build_features(
     tables: Tables,
     keys: pl.LazyFrame,
@@ -109,11 +187,21 @@ def build_features(
     *,
     recycled_stage: str = "Recycled",
     disqualified_stage: str = "Disqualified",
+    integer_keys: bool | None = None,
 ) -> FeatureFrames:
     """Features for `keys` (lead_id, product_group, snapshot_at), using only data before each
-    snapshot. `types` is the activity vocabulary (from training, stored in the card)."""
+    snapshot. `types` is the activity vocabulary (from training, stored in the card).
+
+    With `integer_keys` (default: for one snapshot, i.e. scoring every lead) lead ids are
+    numbered first, every join and group_by runs on the numbers (smaller hash tables, and the
+    activities are read once), and the frames come back sorted (`ordered`); same values as the
+    string-keyed build. Training keeps the string keys: its activities span every snapshot."""
     leads_schema = tables.leads.collect_schema()
     check_custom(leads_schema, cfg)
+    encode = len(snapshots) == 1 if integer_keys is None else integer_keys
+    if encode:
+        index = lead_index(tables.leads, keys)
+        tables, keys = _encoded(tables, keys, index, snapshots, cfg)
     lead_keys = keys.select(E.KEYS).unique()
     # Small (one row per lead) and read by several joins below: collected once.
     acct = account_keys(tables.leads, tables.accounts).collect().lazy()
@@ -122,6 +210,16 @@ def build_features(
     # Materialised once: the lead-level and the group-level features both read it, and it is
     # several times smaller than the activity table it summarises.
     summary = E.type_summary(events, cfg).collect(engine="streaming").lazy()
+    active = _active(tables, acct, lead_keys, snapshots, cfg) if cfg.buying_group else None
+    assets = None
+    if encode:
+        # Everything that reads the materialised activities, collected now, so they are freed
+        # before the (larger) feature frames are built.
+        assets = E.distinct_assets(events, cfg).collect(engine="streaming").lazy()
+        if active is not None:
+            active = active.collect(engine="streaming").lazy()
+        tables = replace(tables, activities=_empty(tables.activities))
+        events = _empty(events)
     engagement = E.base_engagement(
         events,
         lead_keys,
@@ -131,7 +229,8 @@ def build_features(
         account_keys=acct,
         opportunities=tables.opportunities,
         summary=summary,
-        active=_active(tables, acct, lead_keys, snapshots, cfg) if cfg.buying_group else None,
+        active=active,
+        assets=assets,
     )
     custom = [_custom_expr(c.column, c.kind, leads_schema[c.column]) for c in cfg.custom]
     fit_names = [n for n, _, _ in FIT_FEATURES if n not in cfg.exclude]
@@ -157,4 +256,8 @@ def build_features(
         disqualified_stage=disqualified_stage,
         summary=summary,
     ).select(*E.GROUP_KEYS, *[n for n in E.group_names(cfg) if n not in cfg.exclude])
-    return FeatureFrames(base=base, per_group=per_group)
+    if encode:
+        # Sorted on the numbers (cheap), which sort like the ids; decoding keeps the order.
+        base = decode_ids(base.sort(E.KEYS), index)
+        per_group = decode_ids(per_group.sort(["product_group", *E.KEYS]), index)
+    return FeatureFrames(base=base, per_group=per_group, ordered=encode)

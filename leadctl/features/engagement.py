@@ -158,6 +158,19 @@ def type_summary(events: pl.LazyFrame, cfg: FeaturesConfig) -> pl.LazyFrame:
     )
 
 
+def distinct_assets(events: pl.LazyFrame, cfg: FeaturesConfig) -> pl.LazyFrame:
+    """(lead_id, snapshot_at, distinct_assets_<maxw>d): distinct assets in the largest window."""
+    maxw = max(cfg.windows_days)
+    return (
+        events.filter(pl.col("age_days") < maxw)
+        .select(*KEYS, "asset_id")
+        .drop_nulls()
+        .unique()
+        .group_by(KEYS)
+        .agg(pl.len().alias(f"distinct_assets_{maxw}d"))
+    )
+
+
 def base_engagement(
     events: pl.LazyFrame,
     keys: pl.LazyFrame,
@@ -169,10 +182,12 @@ def base_engagement(
     opportunities: pl.LazyFrame,
     summary: pl.LazyFrame | None = None,
     active: pl.LazyFrame | None = None,
+    assets: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """One row per (lead_id, snapshot_at) in keys with every lead-level engagement feature.
 
-    `active` (see active_leads) is required when cfg.buying_group is on.
+    `active` (see active_leads) is required when cfg.buying_group is on; `summary` and
+    `assets` (type_summary, distinct_assets of `events`) may be passed precomputed.
     """
     maxw = max(cfg.windows_days)
     summary = type_summary(events, cfg) if summary is None else summary
@@ -204,14 +219,7 @@ def base_engagement(
         .group_by(KEYS)
         .agg(*[pl.col(c).sum() for c in summed], *[pl.col(c).min().floor() for c in mins])
     )
-    assets = (
-        events.filter(pl.col("age_days") < maxw)
-        .select(*KEYS, "asset_id")
-        .drop_nulls()
-        .unique()
-        .group_by(KEYS)
-        .agg(pl.len().alias(f"distinct_assets_{maxw}d"))
-    )
+    assets = distinct_assets(events, cfg) if assets is None else assets
     counts = [n for n in base_names(types, cfg) if n.startswith(("n_", "distinct_", "negative_"))]
     out = (
         keys.select(KEYS)

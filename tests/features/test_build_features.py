@@ -276,3 +276,65 @@ def test_adding_past_events_does_change_features():
     after, _ = _features(_world(extra_acts=[act("L2", 1, "Request Demo", "A")]))
     assert _row(before, "L2")["n_request_demo_7d"] == 0.0
     assert _row(after, "L2")["n_request_demo_7d"] == 1.0
+
+
+# --- integer lead keys: the same frames as the string-keyed build --------------------------------
+
+_days = st.floats(min_value=-20, max_value=200, allow_nan=False)
+_who = st.sampled_from(["L1", "L2", "L3", "LX"])  # LX: in no table but activities/opps/history
+
+
+def _both(t, lead_ids, snaps):
+    k = keys(list(lead_ids), ["A", "B"], list(snaps))
+    out = []
+    for integer_keys in (False, True):
+        frames = build_features(t, k, list(snaps), TYPES, CFG, integer_keys=integer_keys)
+        assert frames.ordered == integer_keys
+        base, per_group = frames.base.collect(), frames.per_group.collect()
+        if integer_keys:  # ordered: already sorted as promised
+            assert_frame_equal(base, base.sort(["lead_id", "snapshot_at"]))
+            assert_frame_equal(
+                per_group, per_group.sort(["product_group", "lead_id", "snapshot_at"])
+            )
+        out.append(
+            (
+                base.sort(["lead_id", "snapshot_at"]),
+                per_group.sort(["product_group", "lead_id", "snapshot_at"]),
+            )
+        )
+    return out
+
+
+@given(
+    acts=st.lists(
+        st.tuples(_who, _days, st.sampled_from(TYPES), st.sampled_from([None, "A", "B"])),
+        max_size=8,
+    ),
+    opps=st.lists(st.tuples(st.sampled_from(["L1", "L2", "L3", "LX", None]), _days), max_size=3),
+    hist=st.lists(
+        st.tuples(
+            _who,
+            _days,
+            st.sampled_from(["Recycled", "Disqualified", "SAL"]),
+            st.sampled_from([None, "A"]),
+        ),
+        max_size=4,
+    ),
+    lead_ids=st.sampled_from([("L1", "L2", "L3"), ("L1", "L3"), ("L2", "LZ")]),
+    several=st.booleans(),
+)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_integer_lead_keys_give_the_string_keyed_frames(acts, opps, hist, lead_ids, several):
+    """LZ is keyed but not in the leads table; LX has events but is no lead."""
+    t = _world(
+        extra_acts=[act(lid, d, kind, g, f"a{i % 3}") for i, (lid, d, kind, g) in enumerate(acts)],
+        extra_opps=[opp(f"f{i}", lid, d, account_id="ACC") for i, (lid, d) in enumerate(opps)],
+        extra_hist=[
+            {"lead_id": lid, "product_group": g, "stage": s, "changed_at": ts(d)}
+            for lid, d, s, g in hist
+        ],
+    )
+    snaps = (SNAP - timedelta(days=10), SNAP) if several else (SNAP,)
+    (base_s, pg_s), (base_i, pg_i) = _both(t, lead_ids, snaps)
+    assert_frame_equal(base_s, base_i, check_exact=True)
+    assert_frame_equal(pg_s, pg_i, check_exact=True)
