@@ -291,3 +291,15 @@ def test_floor_predicts_on_random_rows_and_says_so_without_a_night(tmp_path: Pat
 
     out = predict_all(tmp_path / "no-models", ["Cloud"], 10, 1)
     assert out["rows_kind"] == "synthetic" and out["models"] == 0
+
+
+def test_floor_reads_every_row_of_large_exports_in_slices(tmp_path: Path, monkeypatch) -> None:
+    import bench.floor as F
+
+    pl.DataFrame({"id": range(1000), "v": ["x"] * 1000}).write_parquet(tmp_path / "a.parquet")
+    pl.DataFrame({"lead_id": ["L1", "L2"]}).write_parquet(tmp_path / "leads.parquet")
+    monkeypatch.setattr(F, "READ_SLICE_ROWS", 300)
+    rows, leads = F.read_inputs(
+        {"activities": tmp_path / "a.parquet", "leads": tmp_path / "leads.parquet"}
+    )
+    assert rows == {"activities": 1000, "leads": 2} and leads == 2
