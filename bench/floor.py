@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     rows, leads = read_inputs(paths)
     read_seconds = time.perf_counter() - start
-    matrices, why_synthetic = None, "no --as-of"
+    matrices, why_synthetic = None, "no --as-of; the harness builds real features up to 1 M leads"
     if args.as_of:
         try:
             matrices = real_matrices(args.config, args.as_of)

@@ -147,14 +147,14 @@ def budgets(results: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
             )
             ratio = floor_ratio(one)
             floor = one.get("floor") or {}
+            timed_floor = (floor.get("detail") or {}).get("seconds") or floor.get("seconds")
             met = ratio is not None and ratio <= FLOOR_RATIO and not partial
             rows.append(
                 (
                     "1 M / 20 M: `run` <= 2x the floor",
                     f"{ratio:.2f}x" if ratio else "n/a",
                     "met" if met else "not met",
-                    f"floor {_fmt_s(floor.get('seconds'))} "
-                    f"(read inputs + raw LightGBM prediction){extra}",
+                    f"floor {_fmt_s(timed_floor)} (read inputs + raw LightGBM prediction){extra}",
                 )
             )
         budget_set = one.get("train_budget") or {}
@@ -420,7 +420,7 @@ def _size_section(res: dict[str, Any]) -> list[str]:
             ]
         elif d.get("rows_kind") == "synthetic":
             lines += [
-                "The rows are random (no canonical tables or models for real features): trees "
+                f"The rows are random ({d.get('why_synthetic', 'no real features')}): trees "
                 "stop at shallower leaves on them, so this floor is lower than real prediction.",
                 "",
             ]
