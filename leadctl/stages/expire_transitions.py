@@ -81,4 +81,9 @@ def _flag_steps(steps: pl.LazyFrame, lifecycle: LifecycleConfig) -> pl.LazyFrame
     unknown_rows = steps.filter(unknown).with_columns(pl.lit("unknown stage").alias("issue"))
     return pl.concat(
         [not_allowed.select(ILLEGAL_COLUMNS), unknown_rows.select(ILLEGAL_COLUMNS)]
-    ).sort([*PAIR, "changed_at", "to_stage", "changed_by"], nulls_last=True)
+    ).sort(
+        # every column is a key: rows equal up to to_stage / changed_by (two steps logged at
+        # one instant) used to come out in thread-timing order
+        [*PAIR, "changed_at", "to_stage", "changed_by", "from_stage", "issue"],
+        nulls_last=True,
+    )
