@@ -107,7 +107,7 @@ def _by_pair(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(PAIR, maintain_order=True, nulls_last=True)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(history_rows)
 def test_ordered_events_match_the_string_sort(rows: list[tuple[Any, ...]]) -> None:
     frame = expand_history(_history(rows), GROUPS, AS_OF).collect()
@@ -140,7 +140,7 @@ def test_a_hash_collision_takes_the_exact_sort(monkeypatch: pytest.MonkeyPatch) 
     assert ordered.get_column("_new_pair").to_list() == [True, False, True]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(history_rows, st.integers(min_value=0, max_value=120))
 def test_illegal_transitions_of_ordered_events(rows: list[tuple[Any, ...]], lookback: int) -> None:
     lifecycle = LifecycleConfig()
@@ -151,7 +151,7 @@ def test_illegal_transitions_of_ordered_events(rows: list[tuple[Any, ...]], look
     assert fast.equals(slow.collect())
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(history_rows, touch_rows, st.sampled_from(["anyone", "owner"]), st.booleans())
 def test_touch_stats_per_lead_match_the_join(
     rows: list[tuple[Any, ...]], touch: list[tuple[Any, ...]], by: str, some: bool
@@ -196,7 +196,7 @@ _CONFIGS = {
 }
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     history_rows,
     touch_rows,

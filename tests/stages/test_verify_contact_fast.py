@@ -53,7 +53,7 @@ def _check(values: list[str]) -> None:
     ]
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(values=st.lists(_address | _wrapped, min_size=1, max_size=20))
 @example(values=["Pat.Lee@Acme.COM", "info+eu@mail.yahoo.co.uk", "x@y.test", "x@y.local"])
 @example(values=["a@b.c", "a@b.cc", "a@1.com", "a@b.xn--p1ai", "a_b-c+d@e-f.gh", "a@b..com"])
@@ -117,7 +117,7 @@ def _check_phones(pairs: list[tuple[str, str | None]]) -> None:
         assert e164 == _phone(phone, region, True), (phone, region)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(pairs=st.lists(st.tuples(_plus_phone | _other_phone, _region), min_size=1, max_size=25))
 @example(pairs=[("+1 813 672 2736", "US"), ("+44 43 58307382", "GB"), ("+441800201234", None)])
 @example(pairs=[("+1 264 497 1234", None), ("+44 1624 612345", None), ("+7 701 123 4567", "RU")])
@@ -149,7 +149,7 @@ _national_phone = st.tuples(
 _any_region = st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS) + [None, "ZZ"])
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(pairs=st.lists(st.tuples(_national_phone, _any_region), min_size=1, max_size=25))
 @example(pairs=[("065 36029706", "AU"), ("323-778-6840", "US"), ("(323) 778-6840", "US")])
 @example(pairs=[("030 1234567", "DE"), ("06 12345678", "NL"), ("011 44 20 7946 0958", "US")])

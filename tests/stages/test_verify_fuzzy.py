@@ -62,7 +62,7 @@ _long_key = st.lists(st.text(alphabet="aenr", min_size=8, max_size=20), min_size
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     queries=st.lists(_key, min_size=1, max_size=25, unique=True),
     choices=st.lists(_key, min_size=1, max_size=60, unique=True),

@@ -38,7 +38,7 @@ def _check(names: list[str], suffixes: tuple[str, ...]) -> None:
     assert got["company_key"].to_list() == expected
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(names=st.lists(_name, min_size=1, max_size=30))
 @example(names=["Acme, Inc.", "The Acme Company", "a.b.c.d Ltd", "Smith & Co. KG", "the", "Inc"])
 @example(names=["Müller GmbH & Co. KG", "Grupo Bimbo S.A.B. de C.V.", "x inc inc ltd ltd"])
@@ -86,7 +86,7 @@ _url = st.tuples(
 _mail = st.tuples(st.sampled_from(["pat@", "a@b@", ""]), _host).map("".join)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(values=st.lists(_url | _mail, min_size=1, max_size=25))
 @example(values=["https://www.acme.co.uk/about", "www.acme.com", "ACME.COM", "info@acme.de"])
 @example(values=["a.b.kobe.jp", "city.kobe.jp", "www.ck", "x.www.ck", "x.er", "localhost"])
