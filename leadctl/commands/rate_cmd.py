@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import polars as pl
 import typer
@@ -40,7 +40,7 @@ from leadctl.stages.rate_suggest import daily_capacity, suggest_cutoffs
 from leadctl.workspace import Workspace
 
 log = logging.getLogger("leadctl.rate")
-COLLECT_ENGINE = "in-memory"
+COLLECT_ENGINE: Literal["in-memory"] = "in-memory"
 
 
 def state_path(ws: Workspace, as_of: date) -> Path:
@@ -271,6 +271,8 @@ def run_suggest(ws: Workspace) -> dict[str, Any]:
     review = _review(ws)
     inputs, groups, previous_day = _inputs(ws)
     cfg = ws.cfg
+    if inputs.current is None:  # _inputs(ws) builds it unless with_current=False
+        raise AssertionError("internal: rate suggest needs the current stages")
     load = open_load(inputs.current, inputs.leads, cfg.lifecycle)
     capacity = daily_capacity(ws.table("reps"), load, groups, cfg.rate.suggest, ws.as_of)
     prepared = stage.prepare(inputs, review.active, cfg.lifecycle, ws.as_of).collect()

@@ -176,7 +176,7 @@ def _blocked_hits(
     ]
     chars = chars[:_BLOCK_DIMS]
     dims = [f"d{i}" for i in range(len(chars) + 1)]
-    longest_choice = int(c["len"].max() or 0)
+    longest_choice = int(c["len"].cast(pl.Int64).max() or 0)  # type: ignore[arg-type]
     qv = _count_vectors(q, chars)
     cv = _count_vectors(c, chars).sort([*dims, "ci"])
     t = threshold / 100
@@ -205,7 +205,7 @@ def _blocked_hits(
     found: list[pl.DataFrame] = []
     if groups.is_empty():
         return found, left_over
-    radius = int(groups["radius"].max() or 0)
+    radius = int(groups["radius"].cast(pl.Int64).max() or 0)  # type: ignore[arg-type]
     offsets = pl.DataFrame(
         _ball(len(dims), radius), schema=[f"o{i}" for i in range(len(dims))], orient="row"
     ).with_columns(pl.sum_horizontal(pl.all().abs()).alias("r"))

@@ -161,8 +161,8 @@ def _phone(value: str, region: str | None, strict: bool) -> str | None:
 _PLUS_PHONE = r"^\+([1-9][0-9]*(?: [0-9]+)*)$"  # '+', digits and single spaces only
 
 
-def _full(pattern: str | None) -> str | None:
-    return None if not pattern else f"^(?:{pattern})$"
+def _full(pattern: str) -> str:
+    return f"^(?:{pattern})$"
 
 
 def _desc_matches(nsn: pl.Expr, desc: Any) -> pl.Expr:
@@ -346,7 +346,7 @@ def _national_phones(unique: pl.DataFrame) -> pl.DataFrame:
                     & pl.col("_nsn").str.len_chars().is_between(2, 17)
                     & ~pl.col("_nsn").str.starts_with("0")
                 ).alias("_plain"),
-                _is_valid(pl.col("_nsn"), meta.country_code).alias("_ok"),
+                _is_valid(pl.col("_nsn"), int(meta.country_code or 0)).alias("_ok"),
             )
         except pl.exceptions.ComputeError:  # a pattern the polars regex engine does not take
             part = part.with_columns(
