@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import os
 import sys
 
 
@@ -30,8 +31,32 @@ def _libc_trim() -> None:
     trim(0)
 
 
-def release_memory() -> None:
-    """Collect garbage, then ask pyarrow's pool and glibc to return unused pages."""
+# `run` releases only when the process holds this much: a full garbage collection costs tens of
+# milliseconds in a large Python heap, which small nights (and the test suite) should not pay
+# after every stage; big nights are where the pages matter.
+RELEASE_ABOVE_BYTES = 1 << 30
+
+
+def resident_bytes() -> int | None:
+    """This process's resident set (Linux /proc), or None where it cannot be read."""
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def release_memory(if_rss_above: int = 0) -> bool:
+    """Collect garbage, then ask pyarrow's pool and glibc to return unused pages.
+
+    With `if_rss_above`, only when the process holds more than that (or its size is unknown).
+    Returns whether it released.
+    """
+    if if_rss_above:
+        rss = resident_bytes()
+        if rss is not None and rss <= if_rss_above:
+            return False
     gc.collect()
     try:
         import pyarrow as pa
@@ -40,3 +65,4 @@ def release_memory() -> None:
     except ImportError:  # pragma: no cover - pyarrow is a dependency
         pass
     _libc_trim()
+    return True

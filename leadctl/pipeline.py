@@ -18,7 +18,7 @@ from typing import Any
 
 from leadctl import __version__
 from leadctl.config import config_hash
-from leadctl.memory import release_memory
+from leadctl.memory import RELEASE_ABOVE_BYTES, release_memory
 from leadctl.workspace import Workspace
 
 RetrainMode = str  # "auto" | "always" | "never"
@@ -173,7 +173,7 @@ def run_pipeline(
                 for t, r in reports.items()
             }
             runs.append(StageRun(name, time.perf_counter() - start, summary))
-            release_memory()
+            release_memory(if_rss_above=RELEASE_ABOVE_BYTES)
             continue
         if name == "train":
             reason = training_reason(ws, retrain)
@@ -188,5 +188,7 @@ def run_pipeline(
                 summary = _retrain_on_drift(ws, summary, runs) or summary
         warnings.extend(str(w) for w in summary.get("warnings", []) if w)
         runs.append(StageRun(name, time.perf_counter() - start, summary))
-        release_memory()  # the next stage starts from what this one really keeps, not its peak
+        release_memory(
+            if_rss_above=RELEASE_ABOVE_BYTES
+        )  # the next stage starts from what this one really keeps, not its peak
     return runs, warnings

@@ -37,3 +37,16 @@ def test_release_memory_can_run_repeatedly_and_later_allocations_work():
         release_memory()
     values = pa.array(np.arange(10, dtype=np.int64))
     assert values.to_pylist() == list(range(10))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_release_memory_below_the_threshold_leaves_the_process_alone():
+    pool = pa.default_memory_pool()
+    base = pa.array(np.arange(1_000_000, dtype=np.int64))
+    chunks = [pc.add(base, i) for i in range(10)]
+    del chunks
+    held = _rss_bytes()
+    assert release_memory(if_rss_above=held * 100) is False
+    assert _rss_bytes() > held - 40_000_000  # the freed 80 MB were not handed back
+    assert release_memory(if_rss_above=1) is True
+    assert pool.bytes_allocated() < 8_000_000
