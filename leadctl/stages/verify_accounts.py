@@ -124,15 +124,11 @@ def _count_vectors(frame: pl.DataFrame, chars: list[str]) -> pl.DataFrame:
     return frame.with_columns(counts).with_columns(rest)
 
 
-def _score_block(
-    q_idx: np.ndarray,
-    c_idx: np.ndarray,
-    q_text: list[str],
-    c_text: list[str],
-    scorer: Any,
-    threshold: float,
-) -> pl.DataFrame | None:
-    """rapidfuzz cdist of some queries against some choices: the (qi, ci, score) above 0."""
+def _hits(
+    q_text: list[str], c_text: list[str], scorer: Any, threshold: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """rapidfuzz cdist (both cores only when the matrix is large): rows, columns and scores of
+    the pairs at or above the threshold."""
     scores = process.cdist(
         q_text,
         c_text,
@@ -143,13 +139,26 @@ def _score_block(
         workers=-1 if len(q_text) * len(c_text) > _PARALLEL_PAIRS else 1,
     )
     rows, cols = np.nonzero(scores > 0)
+    return rows, cols, scores[rows, cols]
+
+
+def _score_block(
+    q_idx: np.ndarray,
+    c_idx: np.ndarray,
+    q_text: list[str],
+    c_text: list[str],
+    scorer: Any,
+    threshold: float,
+) -> pl.DataFrame | None:
+    """rapidfuzz cdist of some queries against some choices: the (qi, ci, score) above 0."""
+    rows, cols, scores = _hits(q_text, c_text, scorer, threshold)
     if not len(rows):
         return None
     return pl.DataFrame(
         {
             "qi": q_idx[rows].astype(np.uint32),
             "ci": c_idx[cols].astype(np.uint32),
-            "score": scores[rows, cols],
+            "score": scores,
         }
     )
 
@@ -244,16 +253,7 @@ def _blocked_hits(
         texts: list[str] = []
         for a, n in zip(starts, sizes, strict=True):
             texts += c_sorted[a : a + n]
-        scores = process.cdist(
-            [q_all[i] for i in qis],
-            texts,
-            scorer=scorer,
-            processor=None,
-            score_cutoff=threshold,
-            dtype=np.float32,
-            workers=-1 if len(qis) * len(texts) > _PARALLEL_PAIRS else 1,
-        )
-        rows, cols = np.nonzero(scores > 0)
+        rows, cols, scores = _hits([q_all[i] for i in qis], texts, scorer, threshold)
         if not len(rows):
             continue
         # column → choice: the block of each hit column, then the column's place in it
@@ -263,7 +263,7 @@ def _blocked_hits(
         place = np.asarray(starts)[block] + cols - (ends[block] - size[block])
         hit_q.append(np.asarray(qis)[rows])
         hit_c.append(c_sorted_idx[place])
-        hit_s.append(scores[rows, cols])
+        hit_s.append(scores)
     if hit_q:
         found.append(
             pl.DataFrame(
