@@ -19,6 +19,7 @@ from typing import Any
 from leadctl import __version__
 from leadctl.config import config_hash
 from leadctl.memory import RELEASE_ABOVE_BYTES, release_memory
+from leadctl.stages.lifecycle import clear_run_cache, run_cache
 from leadctl.workspace import Workspace
 
 RetrainMode = str  # "auto" | "always" | "never"
@@ -150,7 +151,19 @@ def run_pipeline(
     retrain: RetrainMode = "auto",
     on_stage: Callable[[str], None] | None = None,
 ) -> tuple[list[StageRun], list[str]]:
-    """Run every configured stage in order; return what each did and the night's warnings."""
+    """Run every configured stage in order; return what each did and the night's warnings.
+
+    The stages share what they derive from the same canonical input and as-of (the latest
+    stage rows of the history: rate and assign) through `lifecycle.run_cache`, dropped when
+    the run ends.
+    """
+    with run_cache():
+        return _run_stages(ws, retrain, on_stage)
+
+
+def _run_stages(
+    ws: Workspace, retrain: RetrainMode, on_stage: Callable[[str], None] | None
+) -> tuple[list[StageRun], list[str]]:
     from leadctl.commands.validate_cmd import check_reject_share
 
     runs: list[StageRun] = []
@@ -173,6 +186,7 @@ def run_pipeline(
                 for t, r in reports.items()
             }
             runs.append(StageRun(name, time.perf_counter() - start, summary))
+            clear_run_cache()  # the canonical tables may have been rewritten
             release_memory(if_rss_above=RELEASE_ABOVE_BYTES)
             continue
         if name == "train":

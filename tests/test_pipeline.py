@@ -77,3 +77,33 @@ def test_drift_retrains_and_scores_again(tmp_path: Path, monkeypatch: pytest.Mon
     steady = {"groups": {"A": {"propensity_psi": 0.05}}}
     assert pipeline._retrain_on_drift(_ws(tmp_path), steady, runs) is None
     assert calls == []
+
+
+def test_stages_of_one_run_share_derived_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rate and assign inside `run` reuse one computation (lifecycle.run_cache), and the cache
+    is dropped when the run ends."""
+    from leadctl.stages import lifecycle
+
+    computed: list[str] = []
+
+    def fake(name: str) -> Any:
+        def stage(ws: Any) -> dict[str, Any]:
+            value = lifecycle.shared("latest", lambda: computed.append(name) or len(computed))
+            return {"value": value}
+
+        return stage
+
+    def ingest() -> dict[str, Any]:
+        # What is derived before validate rewrites the canonical tables is not reused after.
+        lifecycle.shared("latest", lambda: computed.append("validate") or len(computed))
+        return {}
+
+    monkeypatch.setattr(pipeline, "stage_function", fake)
+    ws = _ws(tmp_path, stages=["validate", "rate", "assign"])
+    ws.ingest = ingest
+    runs, _ = pipeline.run_pipeline(ws)
+    assert computed == ["validate", "rate"]
+    assert [r.summary["value"] for r in runs[1:]] == [2, 2]
+    assert lifecycle._RUN_CACHE is None

@@ -23,7 +23,7 @@ from leadctl.stages.assign_reps import build_roster, home_team, team_members
 from leadctl.stages.assign_route import Routing, route
 from leadctl.stages.assign_rules import build_units, unit_key
 from leadctl.stages.assign_state import Memory, carry_over, next_state
-from leadctl.stages.rate_stages import history_latest, lead_stages, stages_for
+from leadctl.stages.rate_stages import latest_frames, lead_stages, stages_for
 from leadctl.stages.sla import CLOCK_COLUMNS, assigned_at, sla_deadlines, touch_schedule
 
 log = logging.getLogger("leadctl.assign")
@@ -354,9 +354,7 @@ def stages_and_load(
     from the latest history rows (rate_stages) and only the pairs assign looks up are kept:
     ownership and the logged assignments read verified and logged pairs, the load only counts.
     """
-    latest, general = pl.collect_all(
-        history_latest(inputs.stage_history, as_of), engine="in-memory"
-    )
+    latest, general = latest_frames(inputs.stage_history, as_of)  # shared with rate in `run`
     owner = [pl.col("owner_id").cast(pl.String).alias("_owner")]
     per_lead = lead_stages(inputs.leads, latest.lazy(), general.lazy(), lifecycle, owner).collect(
         engine="in-memory"

@@ -2,11 +2,76 @@
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from datetime import date
+from typing import TypeVar
 
 import polars as pl
 
 from leadctl.config.lifecycle import LifecycleConfig
+
+T = TypeVar("T")
+
+# Results shared by the stages of one `leadctl run` (rate and assign both derive the latest
+# stage rows from the same history and as-of). None outside a run: every stage then computes
+# its own, as when it runs as its own command.
+_RUN_CACHE: dict[Hashable, object] | None = None
+_SCAN_LINE = re.compile(r"^Parquet SCAN \[(?P<path>[^\]]+)\]$")
+_PLAN_TAIL = re.compile(r"^(PROJECT \*/\d+ COLUMNS|ESTIMATED ROWS: \d+)$")
+
+
+@contextmanager
+def run_cache() -> Iterator[None]:
+    """Share `shared` results between the stages run inside this block (`leadctl run`); the
+    cache is dropped when the block ends. Nested blocks share the outer cache."""
+    global _RUN_CACHE
+    if _RUN_CACHE is not None:
+        yield
+        return
+    _RUN_CACHE = {}
+    try:
+        yield
+    finally:
+        _RUN_CACHE = None
+
+
+def clear_run_cache() -> None:
+    """Forget what was shared so far (run calls it after validate rewrote the canonical tables)."""
+    if _RUN_CACHE is not None:
+        _RUN_CACHE.clear()
+
+
+def scan_identity(frame: pl.LazyFrame) -> tuple[str, int, int] | None:
+    """(path, size, mtime_ns) when `frame` is a plain scan of one Parquet file (what
+    `Workspace.table` returns), else None: only such frames are known to be the same input.
+    An in-memory frame, a filtered or joined plan, or several files are never shared."""
+    try:
+        lines = frame.explain(optimized=False).strip().splitlines()
+    except pl.exceptions.PolarsError:
+        return None
+    match = _SCAN_LINE.match(lines[0].strip()) if lines else None
+    if match is None or not all(_PLAN_TAIL.match(line.strip()) for line in lines[1:]):
+        return None
+    path = match.group("path")
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+
+
+def shared(key: Hashable | None, compute: Callable[[], T]) -> T:
+    """`compute()`, computed once per `key` inside a `run_cache` block (key None: not shared).
+
+    The value must not be mutated by its users (polars frames are not mutated in place)."""
+    if _RUN_CACHE is None or key is None:
+        return compute()
+    if key not in _RUN_CACHE:
+        _RUN_CACHE[key] = compute()
+    return _RUN_CACHE[key]  # type: ignore[return-value]
 
 
 def current_stages(

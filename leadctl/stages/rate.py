@@ -21,7 +21,7 @@ from leadctl.stages.rate_overrides import no_override, plan_overrides, review_ru
 from leadctl.stages.rate_stages import (
     GROUP_COLUMNS,
     LEAD_COLUMNS,
-    history_latest,
+    latest_frames,
     lead_stages,
     stage_steps,
 )
@@ -190,7 +190,9 @@ def prepare(
         per_lead = plan.lead_flags(inputs.leads, inputs.accounts) if plan else None
         temp: list[str] = []
     elif inputs.stage_history is not None:
-        latest, general = history_latest(inputs.stage_history, as_of)
+        # Collected first (and, inside `leadctl run`, shared with assign: rate_stages).
+        latest_df, general_df = latest_frames(inputs.stage_history, as_of)
+        latest, general = latest_df.lazy(), general_df.lazy()
         per_key = [latest]
         per_lead = lead_stages(
             inputs.leads, latest, general, lifecycle, plan.lead_columns() if plan else None
