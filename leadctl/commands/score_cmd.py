@@ -8,6 +8,7 @@ points model from the config, and says so), scores every lead as of --as-of, and
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -32,6 +33,7 @@ from leadctl.io.writers import write_parquet
 from leadctl.logs import is_quiet
 from leadctl.models.store import LoadedModel, load_group
 from leadctl.stages import score as stage
+from leadctl.stages.score_partition import partition_bounds, score_partitioned
 from leadctl.workspace import Workspace
 
 log = logging.getLogger("leadctl.score")
@@ -62,10 +64,32 @@ def scorable(ws: Workspace, groups: list[str], models: dict[str, LoadedModel]) -
 
 
 def run_score(ws: Workspace) -> dict[str, Any]:
-    """Score every lead × product group; write scores.parquet. Returns a JSON-able summary."""
+    """Score every lead × product group; write scores.parquet. Returns a JSON-able summary.
+
+    More leads than score.partition_leads: scored one lead_id range at a time (same rows)."""
     cfg = ws.cfg
     groups = ws.product_groups()
     models = load_models(ws, groups)
+    tables = tables_of(ws)
+    bounds = partition_bounds(tables.leads, cfg.score.partition_leads) if groups else None
+    if bounds is not None:
+        log.info(
+            "scoring in %d partitions of at most %d leads", len(bounds), cfg.score.partition_leads
+        )
+        parts = score_partitioned(
+            tables,
+            groups,
+            ws.as_of,
+            cfg.train.features,
+            models,
+            {g: cfg.points.for_group(g) for g in groups},
+            cfg.score,
+            bounds,
+            ws.output("scores.parquet"),
+            recycled_stage=cfg.lifecycle.recycled_stage,
+            disqualified_stage=cfg.lifecycle.disqualified_stage,
+        )
+        return _summary(ws, ws.output("scores.parquet"), parts.leads, parts.rows, parts.groups)
     data = scorable(ws, groups, models)
     result = stage.score(
         data,
@@ -76,14 +100,20 @@ def run_score(ws: Workspace) -> dict[str, Any]:
         cfg.train.features,
     )
     path = write_parquet(result.scores, ws.output("scores.parquet"))
-    warnings = [w for g in result.groups.values() for w in g.get("warnings", [])]
+    return _summary(ws, path, data.base.height, result.scores.height, result.groups)
+
+
+def _summary(
+    ws: Workspace, path: Path, leads: int, rows: int, groups: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    warnings = [w for g in groups.values() for w in g.get("warnings", [])]
     return {
         "as_of": ws.as_of.isoformat(),
         "output": str(path),
-        "scale": cfg.score.scale,
-        "rows_in": {"leads": data.base.height},
-        "rows_out": result.scores.height,
-        "groups": result.groups,
+        "scale": ws.cfg.score.scale,
+        "rows_in": {"leads": leads},
+        "rows_out": rows,
+        "groups": groups,
         "warnings": warnings,
     }
 

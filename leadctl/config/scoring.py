@@ -179,6 +179,9 @@ class ScoreConfig(StrictModel):
     scale: Literal["percentile", "probability"] = "percentile"
     num_threads: int = Field(default=2, ge=1)  # LightGBM prediction threads
     batch_size: int = Field(default=250_000, ge=1000)
+    # More leads than this: features are built, predicted and dropped one lead_id range of this
+    # size at a time (bounds memory; same scores as one pass).
+    partition_leads: int = Field(default=1_500_000, ge=1)
     reasons: ReasonsConfig = Field(default_factory=ReasonsConfig)
 
 

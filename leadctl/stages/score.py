@@ -119,15 +119,22 @@ def prepare(
     *,
     recycled_stage: str = "Recycled",
     disqualified_stage: str = "Disqualified",
+    key_leads: pl.LazyFrame | None = None,
+    event_activities: pl.LazyFrame | None = None,
 ) -> Scorable:
-    """Check every model against the data, then build and collect the features of all leads."""
+    """Check every model against the data, then build and collect the features of all leads.
+
+    `key_leads` (lead_id) scores only those leads of `tables.leads` (a partition; the other
+    leads there are colleagues for the buying-group count), `event_activities` then the
+    activities the points model counts (default: tables.activities)."""
     schema = tables.leads.collect_schema()
     for model in models.values():
         check_model(model, features, schema)
     types = sorted({t for m in models.values() for t in m.types})
     snap = cutoff(as_of)
     keys = (
-        tables.leads.select("lead_id")
+        (tables.leads if key_leads is None else key_leads)
+        .select("lead_id")
         .join(pl.DataFrame({"product_group": groups}).lazy(), how="cross")
         .with_columns(snapshot_at=pl.lit(snap, dtype=UTC_DT))
     )
@@ -148,7 +155,10 @@ def prepare(
     base = base_plan.collect(engine="streaming")
     per_group = group_plan.collect(engine="streaming")
     events = E.point_in_time_events(
-        tables.activities, keys.select(E.KEYS).unique(), [snap], features.lookback_days
+        tables.activities if event_activities is None else event_activities,
+        keys.select(E.KEYS).unique(),
+        [snap],
+        features.lookback_days,
     )
     return Scorable(base, per_group, events, keys, feature_defs(features, types))
 
@@ -222,14 +232,10 @@ def _attach_reasons(
     return full["reasons_for"], full["reasons_against"]
 
 
-def score_ml(
-    frame: pl.DataFrame,
-    model: LoadedModel,
-    cfg: ScoreConfig,
-    features: FeaturesConfig,
-    activity_phrases: dict[str, str],
-) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """Calibrated fit / engagement / propensity for every row, in batches; reasons for the top."""
+def predict_ml(
+    frame: pl.DataFrame, model: LoadedModel, cfg: ScoreConfig
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Calibrated probabilities and scaled scores (unrounded) per model kind, in batches."""
     n = frame.height
     raws = {k: np.zeros(n, dtype=np.float64) for k in KINDS}
     # Fit and engagement features are subsets of the propensity features (same categories):
@@ -250,11 +256,19 @@ def score_ml(
     for k in KINDS:
         probs[k], plateau = calibrate(model.calibration[k]["calibrator"], raws[k])
         scaled[k] = _scale(probs[k], model.calibration[k]["reference"], cfg, position=plateau)
-    rows = _select_for_reasons(scaled["propensity"], frame["lead_id"], cfg)
+    return probs, scaled
+
+
+def ml_reason_inputs(
+    picked: pl.DataFrame,
+    model: LoadedModel,
+    cfg: ScoreConfig,
+    features: FeaturesConfig,
+    activity_phrases: dict[str, str],
+) -> tuple[np.ndarray, list[pl.Expr]]:
+    """TreeSHAP contributions of the rows of `picked` and the wording of each column."""
     feats = model.features["propensity"]
-    contrib = contributions(
-        model.boosters["propensity"], encode(frame[rows], feats), cfg.num_threads
-    )
+    contrib = contributions(model.boosters["propensity"], encode(picked, feats), cfg.num_threads)
     contrib, feats = merge_title(contrib, feats)
     phrases = [
         phrase(
@@ -265,7 +279,18 @@ def score_ml(
         )
         for f in feats
     ]
-    rf, ra = _attach_reasons(frame, rows, contrib, phrases, cfg)
+    return contrib, phrases
+
+
+def ml_frame(
+    frame: pl.DataFrame,
+    model: LoadedModel,
+    probs: dict[str, np.ndarray],
+    scaled: dict[str, np.ndarray],
+    rf: pl.Series,
+    ra: pl.Series,
+) -> pl.DataFrame:
+    """The score rows of a trained model (rounded as written)."""
     out = pl.DataFrame(
         {
             "lead_id": frame["lead_id"],
@@ -277,16 +302,33 @@ def score_ml(
             "reasons_against": ra,
         }
     )
+    return out.with_columns(model_kind=pl.lit("lightgbm"), model_version=pl.lit(model.version))
+
+
+def ml_summary(model: LoadedModel, propensity: np.ndarray, reasons_rows: int) -> dict[str, Any]:
     dist = model.card.get("distribution", {}).get("scores", {}).get("propensity")
-    summary = {
+    return {
         "model_kind": "lightgbm",
         "model_version": model.version,
-        "reasons_for_rows": int(len(rows)),
-        "propensity_psi": C.psi(dist, probs["propensity"]) if dist else None,
+        "reasons_for_rows": int(reasons_rows),
+        "propensity_psi": C.psi(dist, propensity) if dist else None,
     }
-    return out.with_columns(
-        model_kind=pl.lit("lightgbm"), model_version=pl.lit(model.version)
-    ), summary
+
+
+def score_ml(
+    frame: pl.DataFrame,
+    model: LoadedModel,
+    cfg: ScoreConfig,
+    features: FeaturesConfig,
+    activity_phrases: dict[str, str],
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Calibrated fit / engagement / propensity for every row, in batches; reasons for the top."""
+    probs, scaled = predict_ml(frame, model, cfg)
+    rows = _select_for_reasons(scaled["propensity"], frame["lead_id"], cfg)
+    contrib, phrases = ml_reason_inputs(frame[rows], model, cfg, features, activity_phrases)
+    rf, ra = _attach_reasons(frame, rows, contrib, phrases, cfg)
+    out = ml_frame(frame, model, probs, scaled, rf, ra)
+    return out, ml_summary(model, probs["propensity"], len(rows))
 
 
 def points_counts(
@@ -342,6 +384,42 @@ def points_phrases(
     return out + [P.behaviour_phrase(i, a) for i, a in enumerate(model.behavioural)]
 
 
+def points_reasons_cfg(cfg: ScoreConfig) -> ScoreConfig:
+    """Points are on a 0-100 scale, so a contribution below half a point is not a reason."""
+    return cfg.model_copy(
+        update={
+            "reasons": cfg.reasons.model_copy(
+                update={"min_contribution": max(cfg.reasons.min_contribution, 0.5)}
+            )
+        }
+    )
+
+
+def points_out(scored: pl.DataFrame, version: str, rf: pl.Series, ra: pl.Series) -> pl.DataFrame:
+    """The score rows of a points model (rounded as written)."""
+    return scored.select(
+        "lead_id",
+        pl.col("fit_score").round(2),
+        pl.col("engagement_score").round(2),
+        pl.col("propensity").round(6),
+        pl.col("score").round(2),
+    ).with_columns(
+        reasons_for=rf,
+        reasons_against=ra,
+        model_kind=pl.lit("points"),
+        model_version=pl.lit(version),
+    )
+
+
+def points_summary(version: str, reasons_rows: int) -> dict[str, Any]:
+    return {
+        "model_kind": "points",
+        "model_version": version,
+        "reasons_for_rows": int(reasons_rows),
+        "propensity_psi": None,
+    }
+
+
 def score_points(
     frame: pl.DataFrame,
     data: Scorable,
@@ -357,33 +435,32 @@ def score_points(
     contrib = scored.select(P.attribute_ids(model)).to_numpy().astype(np.float64)
     rows = _select_for_reasons(scored["score"].to_numpy(), scored["lead_id"], cfg, points=True)
     phrases = points_phrases(data, group, model, features, activity_phrases)
-    # Points are on a 0-100 scale, so a contribution below half a point is not a reason.
-    points_cfg = cfg.model_copy(
-        update={
-            "reasons": cfg.reasons.model_copy(
-                update={"min_contribution": max(cfg.reasons.min_contribution, 0.5)}
-            )
-        }
-    )
-    rf, ra = _attach_reasons(scored, rows, contrib[rows], phrases, points_cfg)
+    rf, ra = _attach_reasons(scored, rows, contrib[rows], phrases, points_reasons_cfg(cfg))
     version = P.version(model)
-    out = scored.select(
-        "lead_id",
-        pl.col("fit_score").round(2),
-        pl.col("engagement_score").round(2),
-        pl.col("propensity").round(6),
-        pl.col("score").round(2),
-    ).with_columns(
-        reasons_for=rf,
-        reasons_against=ra,
-        model_kind=pl.lit("points"),
-        model_version=pl.lit(version),
+    return points_out(scored, version, rf, ra), points_summary(version, len(rows))
+
+
+def no_model_error(group: str) -> ConfigError:
+    return ConfigError(
+        f"product group {group} has no trained model and no points model; add "
+        f"points.default or points.groups.{group} to the config, or run `leadctl train`"
     )
-    return out, {
-        "model_kind": "points",
-        "model_version": version,
-        "reasons_for_rows": int(len(rows)),
-        "propensity_psi": None,
+
+
+def points_warning(group: str, version: str) -> str:
+    return f"{group}: no trained model, scored with the points model ({version})"
+
+
+def group_stats(score: np.ndarray, info: dict[str, Any], cfg: ScoreConfig) -> dict[str, Any]:
+    """rows, mean score and the count at or above the reasons cutoff of one group's scores."""
+    floor = (
+        cfg.reasons.min_points_score if info["model_kind"] == "points" else cfg.reasons.min_score
+    )
+    return {
+        "rows": len(score),
+        "mean_score": float(np.mean(score)) if len(score) else None,
+        "reasons_min_score": floor,
+        "at_or_above_min_score": int((score >= floor).sum()),
     }
 
 
@@ -407,28 +484,10 @@ def score(
         else:
             model = points.get(group)
             if model is None:
-                raise ConfigError(
-                    f"product group {group} has no trained model and no points model; add "
-                    f"points.default or points.groups.{group} to the config, or run `leadctl train`"
-                )
+                raise no_model_error(group)
             out, info = score_points(frame, data, group, model, cfg, features, phrases)
-            info["warnings"] = [
-                f"{group}: no trained model, scored with the points model ({info['model_version']})"
-            ]
-        s = out["score"]
-        floor = (
-            cfg.reasons.min_points_score
-            if info["model_kind"] == "points"
-            else cfg.reasons.min_score
-        )
-        info.update(
-            {
-                "rows": out.height,
-                "mean_score": float(np.mean(s.to_numpy())) if out.height else None,
-                "reasons_min_score": floor,
-                "at_or_above_min_score": int((s >= floor).sum()),
-            }
-        )
+            info["warnings"] = [points_warning(group, info["model_version"])]
+        info.update(group_stats(out["score"].to_numpy(), info, cfg))
         summary[group] = info
         parts.append(out.with_columns(product_group=pl.lit(group)))
         log.info("scored group %s: %d leads with %s", group, out.height, info["model_kind"])
