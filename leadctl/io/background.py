@@ -95,7 +95,7 @@ class BackgroundParquetWriter:
         path: Path,
         schema: pa.Schema,
         *,
-        compression: str = "zstd",
+        compression: str | dict[str, str] = "zstd",
         use_dictionary: bool | list[str] = True,
         write_statistics: bool | list[str] = True,
         column_encoding: dict[str, str] | None = None,

@@ -146,14 +146,14 @@ def ingest_table(
                     # Text columns go over as Arrow string views: no copy into Arrow's layout.
                     arrow = valid.to_arrow(compat_level=pl.CompatLevel.newest())
                     if writer is None:
+                        dictionary = _dictionary_columns(valid)
                         writer = BackgroundParquetWriter(
                             tmp,
                             arrow.schema,
-                            use_dictionary=_dictionary_columns(valid),
+                            compression=_compression(valid, dictionary),
+                            use_dictionary=dictionary,
                             write_statistics=_statistics_columns(valid),
-                            # Row numbers only ascend: delta-packed, a tenth of the bytes and
-                            # of the compression time of zstd over plain integers.
-                            column_encoding={"_row": "DELTA_BINARY_PACKED"},
+                            column_encoding=_delta_columns(valid),
                         )
                     writer.write_table(arrow)
             if writer is None:
@@ -195,6 +195,27 @@ def _dictionary_columns(first: pl.DataFrame) -> list[str]:
         for name, dtype in first.schema.items()
         if dtype == pl.String and first[name].n_unique() <= max(1, first.height // 10)
     ]
+
+
+def _delta_columns(first: pl.DataFrame) -> dict[str, str]:
+    """Row numbers and times delta-packed: row numbers only ascend, and exports list events in
+    time order, so the deltas take a few bits (activities' occurred_at: half the bytes of
+    zstd over plain values, a third of the write time, faster to read back)."""
+    return {
+        name: "DELTA_BINARY_PACKED"
+        for name, dtype in first.schema.items()
+        if name == "_row" or isinstance(dtype, pl.Datetime)
+    }
+
+
+def _compression(first: pl.DataFrame, dictionary: list[str]) -> dict[str, str]:
+    """zstd for row numbers and dictionary-encoded text (small, already packed); LZ4 (raw) for the
+    rest: ids, names and delta-packed times compress a little less but write in two thirds of
+    the time and read back faster (the canonical files are read by later stages, not kept)."""
+    return {
+        name: "zstd" if name == "_row" or name in dictionary else "lz4_raw"
+        for name in first.columns
+    }
 
 
 def _empty_canonical(table: str, mapping: Mapping) -> pl.DataFrame:

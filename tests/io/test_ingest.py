@@ -190,3 +190,33 @@ def test_header_only_file_gives_an_empty_table(tmp_path: Path) -> None:
     df = _leads(tmp_path)
     assert df.height == 0
     assert df.schema["created_at"] == pl.Datetime("us", "UTC")
+
+
+def test_canonical_encodings_read_back_unchanged(tmp_path: Path) -> None:
+    """Times and row numbers delta-packed, ids and free text LZ4, repeated values dictionary
+    pages under zstd: the values read back are what was mapped, and equal runs give equal bytes."""
+    import pyarrow.parquet as pq
+
+    rows = [
+        f"{i},u{i}@x.com,2025-03-{1 + i % 28:02d}T{i % 24:02d}:00:00Z,{i},no,{['US', 'DE'][i % 2]}"
+        for i in range(400)
+    ]
+    content = (HEADER + "\n".join(rows) + "\n").encode()
+    _ingest(tmp_path, content)
+    df = _leads(tmp_path)
+    assert df["lead_id"].to_list() == [str(i) for i in range(400)]
+    assert df["email"].to_list() == [f"u{i}@x.com" for i in range(400)]
+    assert df["country"].to_list() == [["US", "DE"][i % 2] for i in range(400)]
+    assert str(df["created_at"][3]) == "2025-03-04 03:00:00+00:00"
+    meta = pq.ParquetFile(tmp_path / "canonical" / "leads.parquet").metadata.row_group(0)
+    chunks = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
+    assert "DELTA_BINARY_PACKED" in chunks["created_at"].encodings
+    assert "DELTA_BINARY_PACKED" in chunks["_row"].encodings
+    assert chunks["lead_id"].compression.startswith("LZ4")
+    assert chunks["country"].compression == "ZSTD"
+    assert "RLE_DICTIONARY" in chunks["country"].encodings
+    first = (tmp_path / "canonical" / "leads.parquet").read_bytes()
+    again = tmp_path / "again"
+    again.mkdir()
+    _ingest(again, content)
+    assert (again / "canonical" / "leads.parquet").read_bytes() == first
