@@ -34,6 +34,7 @@ _CHUNK = 256  # queries per cdist call: bounds the score matrix to 256 × accoun
 _BLOCK_DIMS = 5  # characters counted one by one to block fuzzy candidates (the rest together)
 _MAX_BALL = 5000  # count-vector offsets per query group before it falls back to the window
 _PARALLEL_PAIRS = 2_000_000  # cdist calls this large run on all cores
+_PACK_LIMIT = 1 << 62  # count vectors packed into one Int64 join key below this
 _SCORERS = {
     "ratio": fuzz.ratio,
     "token_sort_ratio": fuzz.token_sort_ratio,
@@ -214,10 +215,6 @@ def _blocked_hits(
     found: list[pl.DataFrame] = []
     if groups.is_empty():
         return found, left_over
-    radius = int(groups["radius"].cast(pl.Int64).max() or 0)  # type: ignore[arg-type]
-    offsets = pl.DataFrame(
-        _ball(len(dims), radius), schema=[f"o{i}" for i in range(len(dims))], orient="row"
-    ).with_columns(pl.sum_horizontal(pl.all().abs()).alias("r"))
     blocks = (
         cv.with_row_index("pos")
         .group_by(dims, maintain_order=True)
@@ -228,13 +225,7 @@ def _blocked_hits(
         )
     )
     pairs = (
-        groups.select("g", "radius", pl.col("len").alias("la"), *dims)
-        .join(offsets, how="cross")
-        .filter(pl.col("r") <= pl.col("radius"))
-        .select(
-            "g", "la", "r", *[(pl.col(d) + pl.col(f"o{i}")).alias(d) for i, d in enumerate(dims)]
-        )
-        .join(blocks, on=dims)
+        _block_candidates(groups, blocks, dims)
         .filter(pl.col("r") <= _max_indel(pl.col("la") + pl.col("lb"), threshold))
         .group_by("g")
         .agg("start", "n")
@@ -275,6 +266,42 @@ def _blocked_hits(
             )
         )
     return found, left_over
+
+
+def _block_candidates(groups: pl.DataFrame, blocks: pl.DataFrame, dims: list[str]) -> pl.DataFrame:
+    """Every (query group, choice block) whose count vectors differ by an offset within the
+    group's radius: g, la, r (the offset's size) and the block's start, n, lb.
+
+    Each group is crossed only with the offsets of its own radius (not of the largest: half
+    the rows on the bench), and the shifted vectors are matched to the blocks on one packed
+    integer (the counts as digits of a number) instead of on every count column. A shifted
+    count below zero or above every block's count matches no block and is dropped first.
+    """
+    radius = int(groups["radius"].cast(pl.Int64).max() or 0)  # type: ignore[arg-type]
+    offsets = pl.DataFrame(
+        _ball(len(dims), radius), schema=[f"o{i}" for i in range(len(dims))], orient="row"
+    ).with_columns(pl.sum_horizontal(pl.all().abs()).alias("r"))
+    shifted = [(pl.col(d) + pl.col(f"o{i}")).alias(d) for i, d in enumerate(dims)]
+    crossed = pl.concat(
+        [
+            groups.filter(pl.col("radius") == r)
+            .select("g", pl.col("len").alias("la"), *dims)
+            .join(offsets.filter(pl.col("r") <= r), how="cross")
+            .select("g", "la", "r", *shifted)
+            for r in groups["radius"].unique().sort().to_list()
+        ]
+    )
+    top = int(blocks.select(pl.max_horizontal(dims).max()).item() or 0)
+    base = top + 1
+    if base ** len(dims) >= _PACK_LIMIT:  # keys too long to pack: join on the columns
+        return crossed.join(blocks, on=dims)
+    packed = pl.lit(0, dtype=pl.Int64)
+    for d in dims:
+        packed = packed * base + pl.col(d).cast(pl.Int64)
+    in_range = pl.all_horizontal((pl.col(d) >= 0) & (pl.col(d) <= top) for d in dims)
+    left = crossed.filter(in_range).select("g", "la", "r", packed.alias("_key"))
+    right = blocks.select(packed.alias("_key"), "start", "n", "lb")
+    return left.join(right, on="_key").drop("_key")
 
 
 def _fuzzy_pairs(queries: list[str], choices: list[str], cfg: VerifyConfig) -> pl.DataFrame:

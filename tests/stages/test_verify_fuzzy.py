@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz, process
@@ -119,6 +120,23 @@ def test_a_forced_fallback_gives_the_same_pairs(monkeypatch) -> None:
     expected = _reference(queries, choices, "token_sort_ratio", 90.0)
     monkeypatch.setattr(verify_accounts, "_MAX_BALL", 0)
     assert _fast(queries, choices, "token_sort_ratio", 90.0) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    queries=st.lists(_key, min_size=1, max_size=15, unique=True),
+    choices=st.lists(_key, min_size=1, max_size=40, unique=True),
+    threshold=st.sampled_from([60.0, 85.0, 95.0]),
+)
+def test_unpacked_block_join_gives_the_same_pairs(
+    queries: list[str], choices: list[str], threshold: float
+) -> None:
+    """Count vectors too long to pack into one key are joined column by column: same pairs."""
+    packed = _fast(queries, choices, "ratio", threshold)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(verify_accounts, "_PACK_LIMIT", 0)
+        assert _fast(queries, choices, "ratio", threshold) == packed
+    assert packed == _reference(queries, choices, "ratio", threshold)
 
 
 def test_sorted_tokens_equal_python_sort() -> None:
