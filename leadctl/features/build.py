@@ -209,7 +209,11 @@ def build_features(
     events = E.point_in_time_events(tables.activities, lead_keys, snapshots, cfg.lookback_days)
     # Materialised once: the lead-level and the group-level features both read it, and it is
     # several times smaller than the activity table it summarises.
-    summary = E.type_summary(events, cfg).collect(engine="streaming").lazy()
+    codes = None
+    if encode and len(snapshots) == 1:
+        codes = E.summary_codes(tables.activities.collect())
+    summary = E.type_summary(events, cfg, codes=codes, snapshot=snapshots[0])
+    summary = summary.collect(engine="streaming").lazy()
     active = _active(tables, acct, lead_keys, snapshots, cfg) if cfg.buying_group else None
     assets = None
     if encode:
@@ -231,6 +235,8 @@ def build_features(
         summary=summary,
         active=active,
         assets=assets,
+        numbered=index.height if codes is not None else None,
+        snapshot=snapshots[0],
     )
     custom = [_custom_expr(c.column, c.kind, leads_schema[c.column]) for c in cfg.custom]
     fit_names = [n for n, _, _ in FIT_FEATURES if n not in cfg.exclude]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+import numpy as np
 import polars as pl
 
 from leadctl.config.scoring import FeaturesConfig
@@ -138,24 +139,89 @@ def decay_units(value: pl.Expr) -> pl.Expr:
     return (value * DECAY_UNIT).round(0).cast(pl.Int64)
 
 
-def type_summary(events: pl.LazyFrame, cfg: FeaturesConfig) -> pl.LazyFrame:
+def type_summary(
+    events: pl.LazyFrame,
+    cfg: FeaturesConfig,
+    *,
+    codes: SummaryCodes | None = None,
+    snapshot: datetime | None = None,
+) -> pl.LazyFrame:
     """One pass over the events: per (lead, snapshot, activity type, product group) the count in
     each window, the count in the lookback, the youngest age and the decayed sum.
 
     Every count, recency and decayed feature (lead-level and group-level) is derived from this
-    much smaller frame, so the activity table is aggregated once.
+    much smaller frame, so the activity table is aggregated once. With `codes` (summary_codes of
+    the activities) and the one `snapshot` every event has, it groups on one packed integer key:
+    same rows and values, in another order.
     """
     age = pl.col("age_days")
+    aggs = [
+        *[(age < w).sum().alias(f"_w{w}") for w in cfg.windows_days],
+        pl.len().alias("_n"),
+        age.min().alias("_min"),
+        decay_units(0.5 ** (age / cfg.half_life_days)).sum().alias("_decay"),
+    ]
+    if codes is None:
+        grouped = events.group_by([*KEYS, "activity_type", "product_group"]).agg(*aggs)
+        return grouped.with_columns(pl.col("activity_type", "product_group").cast(pl.String))
+    # One snapshot, numbered leads: group on one packed integer, then unpack the key.
+    key = pl.col(_PACKED)
+    types, groups = codes
     return (
-        events.group_by([*KEYS, "activity_type", "product_group"])
-        .agg(
-            *[(age < w).sum().alias(f"_w{w}") for w in cfg.windows_days],
-            pl.len().alias("_n"),
-            age.min().alias("_min"),
-            decay_units(0.5 ** (age / cfg.half_life_days)).sum().alias("_decay"),
+        events.with_columns(_packed_summary_key().alias(_PACKED))
+        .group_by(_PACKED)
+        .agg(*aggs)
+        .select(
+            (key // (1 << 32)).cast(pl.UInt32).alias("lead_id"),
+            pl.lit(snapshot, dtype=pl.Datetime("us", "UTC")).alias("snapshot_at"),
+            _unpack(key // (1 << 16) % (1 << 16), types).alias("activity_type"),
+            _unpack(key % (1 << 16), groups).alias("product_group"),
+            *[pl.col(a.meta.output_name()) for a in aggs],
         )
-        .with_columns(pl.col("activity_type", "product_group").cast(pl.String))
     )
+
+
+_PACKED = "__summary_key"
+# Categorical codes below this fit the packed summary key (16 bits each, one value for null).
+PACK_CODE_LIMIT = 0xFFFF
+SummaryCodes = tuple[dict[int, str], dict[int, str]]
+
+
+def _packed_summary_key() -> pl.Expr:
+    """(lead number, activity type code, product group code) as one UInt64.
+
+    A group_by on one integer is about twice as fast as on the four key columns (the multi-key
+    row encoding is what costs, not hashing). Valid only for numbered leads (u32), a single
+    snapshot and categorical codes below PACK_CODE_LIMIT (see summary_codes)."""
+
+    def code(name: str) -> pl.Expr:
+        return pl.col(name).to_physical().cast(pl.UInt64).fill_null(PACK_CODE_LIMIT)
+
+    lead = pl.col("lead_id").cast(pl.UInt64)
+    return lead * (1 << 32) + code("activity_type") * (1 << 16) + code("product_group")
+
+
+def _unpack(code: pl.Expr, names: dict[int, str]) -> pl.Expr:
+    """A categorical code from the packed key back to its text (PACK_CODE_LIMIT: null)."""
+    return code.replace_strict(names, default=None, return_dtype=pl.String)
+
+
+def summary_codes(activities: pl.DataFrame) -> SummaryCodes | None:
+    """code -> text of activity_type and product_group (Categorical columns), when the packed
+    type_summary is exact for events of these activities: numbered (UInt32) lead ids and
+    codes that fit 16 bits. None: use the plain four-key group_by."""
+    if activities.schema["lead_id"] != pl.UInt32:
+        return None
+    out = []
+    for name in ("activity_type", "product_group"):
+        values = activities.select(pl.col(name).cast(pl.Categorical).unique().drop_nulls())
+        frame = values.select(
+            pl.col(name).to_physical().alias("code"), pl.col(name).cast(pl.String)
+        )
+        if frame.height and frame["code"].max() >= PACK_CODE_LIMIT:  # type: ignore[operator]
+            return None
+        out.append(dict(zip(frame["code"].to_list(), frame[name].to_list(), strict=True)))
+    return out[0], out[1]
 
 
 def distinct_assets(events: pl.LazyFrame, cfg: FeaturesConfig) -> pl.LazyFrame:
@@ -183,11 +249,16 @@ def base_engagement(
     summary: pl.LazyFrame | None = None,
     active: pl.LazyFrame | None = None,
     assets: pl.LazyFrame | None = None,
+    numbered: int | None = None,
+    snapshot: datetime | None = None,
 ) -> pl.LazyFrame:
     """One row per (lead_id, snapshot_at) in keys with every lead-level engagement feature.
 
     `active` (see active_leads) is required when cfg.buying_group is on; `summary` and
     `assets` (type_summary, distinct_assets of `events`) may be passed precomputed.
+    `numbered` (how many lead numbers there are) says lead ids are the numbers 0..numbered-1
+    and every row has the one snapshot `snapshot`: the per-type columns are then scattered
+    into dense arrays instead of flattened by a wide group_by (same values).
     """
     maxw = max(cfg.windows_days)
     summary = type_summary(events, cfg) if summary is None else summary
@@ -204,21 +275,22 @@ def base_engagement(
         decay_units(_weights(cfg) * pl.col("_decay") / DECAY_UNIT).alias("decayed_engagement"),
         pl.when(negative).then(pl.col("_n")).otherwise(0).alias("negative_signals"),
     ]
-    for t, s in type_slugs(types).items():
-        is_t = pl.col("activity_type") == t
-        flat += [
-            pl.when(is_t).then(pl.col(f"_w{w}")).otherwise(0).alias(f"n_{s}_{w}d")
-            for w in cfg.windows_days
-        ]
-        flat.append(pl.when(is_t).then(pl.col("_min")).alias(f"days_since_{s}"))
-    summed = [n for n in base_names(types, cfg) if n.startswith("n_")]
-    summed += ["decayed_engagement", "negative_signals"]
-    mins = [n for n in base_names(types, cfg) if n.startswith("days_since_")]
+    summed = ["decayed_engagement", "negative_signals"]
+    mins = ["days_since_last_activity"]
+    dense = None
+    if numbered is None:
+        flat += _per_type_columns(types, cfg)
+        summed += [n for n in base_names(types, cfg) if n.startswith("n_")]
+        mins += [n for n in base_names(types, cfg) if n.startswith("days_since_") and n not in mins]
+    else:
+        dense = _dense_per_type(summary.collect(), types, cfg, numbered, snapshot)
     per_lead = (
         by_type.select(*KEYS, *flat)
         .group_by(KEYS)
         .agg(*[pl.col(c).sum() for c in summed], *[pl.col(c).min().floor() for c in mins])
     )
+    if dense is not None:
+        per_lead = per_lead.join(dense, on=KEYS, how="left")
     assets = distinct_assets(events, cfg) if assets is None else assets
     counts = [n for n in base_names(types, cfg) if n.startswith(("n_", "distinct_", "negative_"))]
     out = (
@@ -253,6 +325,62 @@ def base_engagement(
         ).with_columns(pl.col(f"colleagues_engaged_{maxw}d").fill_null(0))
     names = base_names(types, cfg)
     return out.select(*KEYS, *[pl.col(n).cast(pl.Float64) for n in names])
+
+
+def _per_type_columns(types: list[str], cfg: FeaturesConfig) -> list[pl.Expr]:
+    """Per (lead, type) row of by_type: its window counts and recency under the type's own
+    column names (0 / null under the other types'), to be summed / min'ed per lead."""
+    out: list[pl.Expr] = []
+    for t, s in type_slugs(types).items():
+        is_t = pl.col("activity_type") == t
+        out += [
+            pl.when(is_t).then(pl.col(f"_w{w}")).otherwise(0).alias(f"n_{s}_{w}d")
+            for w in cfg.windows_days
+        ]
+        out.append(pl.when(is_t).then(pl.col("_min")).alias(f"days_since_{s}"))
+    return out
+
+
+def _dense_per_type(
+    summary: pl.DataFrame,
+    types: list[str],
+    cfg: FeaturesConfig,
+    numbered: int,
+    snapshot: datetime | None,
+) -> pl.LazyFrame:
+    """The per-type columns of _per_type_columns, summed / min'ed per lead, for numbered leads
+    at one snapshot: each is a bincount (window counts) or minimum (recency) of that type's
+    summary rows into an array indexed by lead number. The 47-column when/then + group_by it
+    replaces cost ~4 CPU s at 1 M leads. Counts are exact (integers far below 2**53); leads
+    without a row get 0 counts and null recency, as the flattened frame's left join +
+    fill_null gives them."""
+    slugs = type_slugs(types)
+    n_types = len(slugs)
+    code = pl.col("activity_type").replace_strict(
+        {t: i for i, t in enumerate(slugs)}, default=None, return_dtype=pl.Int64
+    )
+    # One flat cell per (type, lead): type-major, so each type's column is a contiguous slice.
+    known = summary.select(
+        cell=code * numbered + pl.col("lead_id"),
+        age=pl.col("_min"),
+        **{f"w{w}": pl.col(f"_w{w}").cast(pl.Float64) for w in cfg.windows_days},
+    ).drop_nulls("cell")
+    cells = known["cell"].to_numpy()
+    size = n_types * numbered
+    counts = {
+        w: np.bincount(cells, known[f"w{w}"].to_numpy(), minlength=size) for w in cfg.windows_days
+    }
+    recency = np.full(size, np.inf)
+    np.minimum.at(recency, cells, known["age"].to_numpy())
+    recency = np.floor(recency)
+    recency[np.isinf(recency)] = np.nan
+    columns = [pl.Series("lead_id", np.arange(numbered), dtype=pl.UInt32)]
+    for i, s in enumerate(slugs.values()):
+        part = slice(i * numbered, (i + 1) * numbered)
+        columns += [pl.Series(f"n_{s}_{w}d", counts[w][part]) for w in cfg.windows_days]
+        columns.append(pl.Series(f"days_since_{s}", recency[part], nan_to_null=True))
+    stamp = pl.lit(snapshot, dtype=pl.Datetime("us", "UTC")).alias("snapshot_at")
+    return pl.DataFrame(columns).lazy().with_columns(stamp)
 
 
 def _prior_opportunities(

@@ -13,6 +13,7 @@ from polars.testing import assert_frame_equal
 
 from leadctl.config.scoring import CustomFeature, FeaturesConfig
 from leadctl.errors import ConfigError
+from leadctl.features import engagement as E
 from leadctl.features.build import build_features
 from leadctl.features.engagement import activity_vocabulary, type_slugs
 
@@ -338,3 +339,43 @@ def test_integer_lead_keys_give_the_string_keyed_frames(acts, opps, hist, lead_i
     (base_s, pg_s), (base_i, pg_i) = _both(t, lead_ids, snaps)
     assert_frame_equal(base_s, base_i, check_exact=True)
     assert_frame_equal(pg_s, pg_i, check_exact=True)
+
+
+@given(
+    acts=st.lists(
+        st.tuples(
+            st.integers(0, 5),
+            _days,
+            st.sampled_from([*TYPES, None]),
+            st.sampled_from([None, "A", "B"]),
+        ),
+        max_size=12,
+    )
+)
+@settings(max_examples=40, deadline=None)
+def test_packed_type_summary_is_the_four_key_summary(acts):
+    """The one-integer-key summary (numbered leads, one snapshot) has the plain one's rows."""
+    events = pl.DataFrame(
+        {
+            "lead_id": [a[0] for a in acts],
+            "activity_type": [a[2] for a in acts],
+            "occurred_at": [ts(a[1]) for a in acts],
+            "product_group": [a[3] for a in acts],
+            "asset_id": ["x"] * len(acts),
+        },
+        schema={
+            "lead_id": pl.UInt32,
+            "activity_type": pl.Categorical,
+            "occurred_at": pl.Datetime("us", "UTC"),
+            "product_group": pl.Categorical,
+            "asset_id": pl.String,
+        },
+    )
+    codes = E.summary_codes(events)
+    assert codes is not None
+    seen = E.point_in_time_events(events.lazy(), events.lazy(), [SNAP], CFG.lookback_days)
+    order = [*E.KEYS, "activity_type", "product_group"]
+    plain = E.type_summary(seen, CFG).collect().sort(order)
+    packed = E.type_summary(seen, CFG, codes=codes, snapshot=SNAP).collect().sort(order)
+    assert_frame_equal(plain, packed, check_exact=True)
+    assert E.summary_codes(events.with_columns(pl.col("lead_id").cast(pl.String))) is None
