@@ -23,7 +23,7 @@ from leadctl.stages.verify_accounts import match_accounts, open_opportunities, p
 from leadctl.stages.verify_contact import classify_emails, normalize_phones
 from leadctl.stages.verify_dedupe import find_duplicates
 from leadctl.stages.verify_geo import country_codes, region_frame, state_codes
-from leadctl.stages.verify_text import cleaned, company_keys, name_key
+from leadctl.stages.verify_text import cleaned, company_keys, folded, joined_names
 
 log = logging.getLogger("leadctl.verify")
 
@@ -235,7 +235,12 @@ def _people(
         .join(region_frame(lists.regions), on="country_code", how="left")
         .join(last_activity, on="lead_id", how="left")
     )
-    return people.with_columns(_people_flags(cfg, student_cols)).sort("lead_id")
+    # The person key feeds two dedupe keys: folded and joined once, as temporary columns.
+    temp = ["_first_folded", "_last_folded", "_person"]
+    people = people.with_columns(
+        folded(pl.col("first_clean")).alias(temp[0]), folded(pl.col("last_clean")).alias(temp[1])
+    ).with_columns(joined_names(pl.col(temp[0]), pl.col(temp[1])).alias(temp[2]))
+    return people.with_columns(_people_flags(cfg, student_cols)).drop(temp).sort("lead_id")
 
 
 def _people_flags(cfg: VerifyConfig, student_cols: list[str]) -> list[pl.Expr]:
@@ -256,7 +261,7 @@ def _people_flags(cfg: VerifyConfig, student_cols: list[str]) -> list[pl.Expr]:
         values = pl.Series([v.strip().lower() for v in cfg.student_fields[col]], dtype=pl.String)
         student = student | pl.col(f"_student_{col}").is_in(values.implode()).fill_null(False)
     consent_countries = pl.Series(cfg.consent_required_countries, dtype=pl.String).implode()
-    person = name_key(pl.col("first_clean"), pl.col("last_clean"))
+    person = pl.col("_person")  # name_key of first and last name, built by _people
     return [
         domain_in(cfg.competitor_domains).alias("is_competitor"),
         domain_in(cfg.partner_domains).alias("is_partner"),

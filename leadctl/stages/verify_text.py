@@ -36,7 +36,12 @@ def folded(expr: pl.Expr) -> pl.Expr:
 
 def name_key(first: pl.Expr, last: pl.Expr) -> pl.Expr:
     """'first last' folded; null unless both parts are present (a surname alone is no person)."""
-    f, la = folded(first), folded(last)
+    return joined_names(folded(first), folded(last))
+
+
+def joined_names(f: pl.Expr, la: pl.Expr) -> pl.Expr:
+    """`name_key` of parts already folded (each part is read twice: pass columns, not folds,
+    or the fold runs twice)."""
     ok = (f.str.len_chars() > 0) & (la.str.len_chars() > 0)
     return pl.when(ok).then(pl.concat_str([f, la], separator=" ")).otherwise(None)
 

@@ -96,3 +96,20 @@ def test_registrable_domains_equal_tldextract(values: list[str]) -> None:
     assert got.schema == {"host": pl.String, "registrable": pl.String}
     assert got["host"].to_list() == sorted(set(values))
     assert got["registrable"].to_list() == [registrable_domain(v) for v in got["host"]]
+
+
+def test_person_key_from_folded_columns_equals_name_key() -> None:
+    """verify folds first and last name once into columns, then joins them (joined_names)."""
+    from leadctl.stages.verify_text import folded, joined_names, name_key
+
+    df = pl.DataFrame(
+        {
+            "f": ["José", "  ", None, "Anne-Marie", "O'Neil", "Łukasz", "李", "x"],
+            "l": ["O'Brien", "Smith", "Doe", "d'Arc", " ", "Żółć", "小龙", None],
+        }
+    )
+    direct = df.select(name_key(pl.col("f"), pl.col("l")).alias("k"))
+    staged = df.with_columns(folded(pl.col("f")).alias("_f"), folded(pl.col("l")).alias("_l"))
+    staged = staged.select(joined_names(pl.col("_f"), pl.col("_l")).alias("k"))
+    assert staged.equals(direct)
+    assert direct["k"].to_list()[0] == "jose obrien"
