@@ -23,7 +23,7 @@ from leadctl.stages.assign_reps import build_roster, home_team, team_members
 from leadctl.stages.assign_route import Routing, route
 from leadctl.stages.assign_rules import build_units, unit_key
 from leadctl.stages.assign_state import Memory, carry_over, next_state
-from leadctl.stages.rate_stages import latest_frames, lead_stages, stages_for
+from leadctl.stages.rate_stages import latest_frames, lead_frame, stages_for
 from leadctl.stages.sla import CLOCK_COLUMNS, assigned_at, sla_deadlines, touch_schedule
 
 log = logging.getLogger("leadctl.assign")
@@ -354,11 +354,11 @@ def stages_and_load(
     from the latest history rows (rate_stages) and only the pairs assign looks up are kept:
     ownership and the logged assignments read verified and logged pairs, the load only counts.
     """
-    latest, general = latest_frames(inputs.stage_history, as_of)  # shared with rate in `run`
+    # Both shared with rate inside `run` (rate_stages).
+    frames = latest_frames(inputs.stage_history, as_of)
+    latest = frames[0]
     owner = [pl.col("owner_id").cast(pl.String).alias("_owner")]
-    per_lead = lead_stages(inputs.leads, latest.lazy(), general.lazy(), lifecycle, owner).collect(
-        engine="in-memory"
-    )
+    per_lead = lead_frame(inputs.leads, inputs.stage_history, lifecycle, as_of, owner, frames)
     grid = (
         per_lead.lazy()
         .filter(pl.col("_owner").is_not_null())

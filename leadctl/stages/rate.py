@@ -23,7 +23,7 @@ from leadctl.stages.rate_stages import (
     GROUP_COLUMNS,
     LEAD_COLUMNS,
     latest_frames,
-    lead_stages,
+    lead_frame,
     stage_steps,
 )
 
@@ -191,12 +191,12 @@ def prepare(
         temp: list[str] = []
     elif inputs.stage_history is not None:
         # Collected first (and, inside `leadctl run`, shared with assign: rate_stages).
-        latest_df, general_df = latest_frames(inputs.stage_history, as_of)
-        latest, general = latest_df.lazy(), general_df.lazy()
-        per_key = [latest]
-        per_lead = lead_stages(
-            inputs.leads, latest, general, lifecycle, plan.lead_columns() if plan else None
-        )
+        latest = latest_frames(inputs.stage_history, as_of)
+        per_key = [latest[0].lazy()]
+        extra = plan.lead_columns() if plan else None
+        per_lead = lead_frame(
+            inputs.leads, inputs.stage_history, lifecycle, as_of, extra, latest
+        ).lazy()
         per_lead = plan.add_account_flags(per_lead, inputs.accounts) if plan else per_lead
         temp = [*GROUP_COLUMNS, *LEAD_COLUMNS]
     else:

@@ -95,3 +95,43 @@ def test_latest_frames_equal_history_latest_and_are_shared_per_file_and_as_of(
         # An in-memory frame is never taken from the cache.
         memory = latest_frames(_history(["Lost"]).lazy(), AS_OF)
         assert memory[0]["_s_stage"].to_list() == ["Lost"]
+
+
+def test_lead_frame_equals_lead_stages_with_extra_and_shares_the_base(tmp_path: Path) -> None:
+    from leadctl.config.lifecycle import LifecycleConfig
+    from leadctl.stages.rate_stages import lead_frame, lead_stages
+
+    history = tmp_path / "stage_history.parquet"
+    _history(["MQL", "SAL", "MQL", "SQL"]).write_parquet(history)
+    leads_path = tmp_path / "leads.parquet"
+    pl.DataFrame(
+        {
+            "lead_id": ["c", "a", None, "d", "b"],
+            "stage": [None, "Inquiry", "MQL", None, "SAL"],
+            "created_at": [datetime(2026, 1, d, tzinfo=UTC_TZ) for d in range(1, 6)],
+            "owner_id": ["r1", None, "r2", "r3", "r1"],
+        },
+        schema_overrides={"created_at": UTC, "stage": pl.String},
+    ).write_parquet(leads_path)
+    lifecycle = LifecycleConfig()
+    owner = [pl.col("owner_id").cast(pl.String).alias("_owner")]
+    scan_h, scan_l = pl.scan_parquet(history), pl.scan_parquet(leads_path)
+    by_group, general = latest_frames(scan_h, AS_OF)
+    expected = lead_stages(scan_l, by_group.lazy(), general.lazy(), lifecycle, owner).collect()
+    got = lead_frame(scan_l, scan_h, lifecycle, AS_OF, owner)
+    assert got.select(expected.columns).equals(expected)  # same rows, in the leads' order
+    with run_cache():
+        first = lead_frame(scan_l, scan_h, lifecycle, AS_OF)
+        assert first.equals(expected.drop("_owner"))
+        assert lead_frame(pl.scan_parquet(leads_path), scan_h, lifecycle, AS_OF) is first
+        with_owner = lead_frame(scan_l, scan_h, lifecycle, AS_OF, owner)
+        assert with_owner.select(expected.columns).equals(expected)
+        # Leads given in memory (another order): never shared, and joined by id.
+        shuffled = scan_l.collect().reverse().lazy()
+        other = lead_frame(shuffled, scan_h, lifecycle, AS_OF, owner)
+        assert other.sort("lead_id").select(expected.columns).equals(expected.sort("lead_id"))
+        # Leads whose order changes from one read to the next: the ids do not line up, so the
+        # extra columns are joined by id (either way, the same values per lead).
+        moving = scan_l.sort(pl.int_range(pl.len()).shuffle())
+        joined = lead_frame(moving, scan_h, lifecycle, AS_OF, owner)
+        assert joined.sort("lead_id").select(expected.columns).equals(expected.sort("lead_id"))
