@@ -126,6 +126,7 @@ def ingest_table(
     key = PRIMARY_KEYS.get(table)
     filled: dict[str, int] | None = None  # non-null cells per canonical column, valid rows
     key_hashes: list[pl.Series] = []  # of the valid rows' primary keys, to spot duplicates
+    unread = _skip_unmapped(source, mapping)
     with atomic_path(target) as tmp:
         try:
             with ReadAhead(source.batches) as batches:
@@ -138,7 +139,7 @@ def ingest_table(
                     for column, count in mapped.nulled.items():
                         report.nulled[column] = report.nulled.get(column, 0) + count
                     if mapped.rejects.height:
-                        rejects.append(mapped.rejects)
+                        rejects.append(_whole_rejects(source, mapped.rejects, unread))
                     valid = mapped.valid
                     filled = _count_filled(valid, filled)
                     if key is not None:
@@ -185,6 +186,26 @@ def ingest_table(
     elif reject_file.exists():
         reject_file.unlink()
     return report
+
+
+def _skip_unmapped(source: RawSource, mapping: Mapping) -> list[str]:
+    """Tell a source that can leave columns out which ones the mapping reads; return the
+    others (fetched only for rejected rows, which carry every column of the export)."""
+    if source.fetch is None:
+        return []
+    used = {src for _, src in mapping.columns if src is not None}
+    used.update(extra.source for _, extra in mapping.extras)
+    unread = [name for name in source.header if name not in used]
+    if unread:
+        source.wanted = [name for name in source.header if name in used]
+    return unread
+
+
+def _whole_rejects(source: RawSource, rejects: pl.DataFrame, unread: list[str]) -> pl.DataFrame:
+    """Rejected rows with the export's columns the batches left out, read back for them."""
+    if not unread or source.fetch is None:
+        return rejects
+    return rejects.join(source.fetch(unread, rejects["_row"]), on="_row", how="left")
 
 
 def _dictionary_columns(first: pl.DataFrame) -> list[str]:

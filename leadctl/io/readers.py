@@ -8,7 +8,7 @@ Parquet (a file or a directory of parts) is streamed in record batches the same 
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,13 +37,21 @@ class BadRecord:
 
 @dataclass
 class RawSource:
-    """An opened export: its header and a stream of string batches; bad records pile up."""
+    """An opened export: its header and a stream of string batches; bad records pile up.
+
+    `fetch` is set when the batches can leave columns out: the consumer then sets `wanted`
+    (header columns, before iterating) and asks `fetch(columns, row_numbers)` for the others of
+    the few rows it needs whole (rejects). An export's unmapped columns (activity GUIDs, the
+    numeric lead id) are then never decoded for the rows that go through.
+    """
 
     path: Path
     header: list[str]
     encoding: str | None
     batches: Iterator[pl.DataFrame]
     bad_records: list[BadRecord] = field(default_factory=list)
+    wanted: list[str] | None = None
+    fetch: Callable[[list[str], pl.Series], pl.DataFrame] | None = None
 
 
 def detect_format(cfg: TableConfig) -> str:
@@ -182,22 +190,47 @@ def _undecodable(exc: UnicodeDecodeError, path: Path, table: str) -> str:
     )
 
 
-def _parquet_batches(
-    dataset: pads.Dataset, path: Path, table: str, names: list[str]
-) -> Iterator[pl.DataFrame]:
+def _open_parquet(dataset: pads.Dataset, path: Path, table: str, names: list[str]) -> RawSource:
+    source = RawSource(path, names, None, iter(()))
     if names == dataset.schema.names and len(dataset.files) == 1:
-        return _polars_parquet_batches(dataset.files[0], path, table)
-    return _arrow_parquet_batches(dataset, path, table, names)
+        file = dataset.files[0]
+        source.batches = _polars_parquet_batches(file, path, table, source)
+        source.fetch = lambda columns, rows: _parquet_rows(file, path, table, columns, rows)
+    else:
+        source.batches = _arrow_parquet_batches(dataset, path, table, names)
+    return source
 
 
-def _polars_parquet_batches(file: str, path: Path, table: str) -> Iterator[pl.DataFrame]:
+def _parquet_rows(
+    file: str, path: Path, table: str, columns: list[str], rows: pl.Series
+) -> pl.DataFrame:
+    """`columns` (as text, like every batch column of a reject) of the rows numbered `rows`
+    (1 = the file's first row), with `_row`."""
+    try:
+        return (
+            pl.scan_parquet(file, hive_partitioning=False)
+            .select(columns)
+            .with_row_index("_row", offset=1)
+            .filter(pl.col("_row").is_in(rows.implode()))
+            .select(pl.col("_row").cast(pl.Int64), pl.col(columns).cast(pl.String))
+            .collect()
+        )
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{table}: cannot read Parquet {path}: {message}") from None
+
+
+def _polars_parquet_batches(
+    file: str, path: Path, table: str, source: RawSource
+) -> Iterator[pl.DataFrame]:
     """One Parquet file (the usual export) on polars' own reader, one row group (at most
     PARQUET_READ_ROWS rows) at a time, handed out in PARQUET_BATCH_ROWS slices.
 
     3x cheaper in CPU than Arrow batches converted by from_arrow (which copies every text column
     into polars' string layout). Not `collect_batches`: its reader runs ahead of a slower
     consumer without bound (the whole 23 M-row activity export in memory); a row group read per
-    slice keeps memory at about one row group."""
+    slice keeps memory at about one row group. Only `source.wanted` columns are read when set
+    (read when the first batch is asked for)."""
     try:
         groups = [
             group.num_rows
@@ -205,6 +238,8 @@ def _polars_parquet_batches(file: str, path: Path, table: str) -> Iterator[pl.Da
             for group in fragment.row_groups
         ]
         scan = pl.scan_parquet(file, hive_partitioning=False)
+        if source.wanted is not None:
+            scan = scan.select(source.wanted)
         start = 0
         for rows in groups:
             for begin in range(0, rows, PARQUET_READ_ROWS):
@@ -243,7 +278,7 @@ def open_source(cfg: TableConfig, table: str) -> RawSource:
         if fmt == "parquet":
             dataset = pads.dataset(path, format="parquet")
             header = _unique_header(dataset.schema.names, path, table)
-            return RawSource(path, header, None, _parquet_batches(dataset, path, table, header))
+            return _open_parquet(dataset, path, table, header)
         if path.is_dir():
             raise InputError(f"{table}: {path} is a directory, expected a CSV file")
         _check_not_a_workbook(path, table)

@@ -220,3 +220,48 @@ def test_canonical_encodings_read_back_unchanged(tmp_path: Path) -> None:
     again.mkdir()
     _ingest(again, content)
     assert (again / "canonical" / "leads.parquet").read_bytes() == first
+
+
+def test_parquet_unmapped_columns_are_read_only_for_rejects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A single Parquet export is read without the columns no mapping uses; rejected rows get
+    them back, so canonical table and rejects CSV are what reading every column gives."""
+    from leadctl.io import ingest
+
+    n = 700
+    frame = pl.DataFrame(
+        {
+            "Guid": [f"g-{i:05d}" for i in range(n)],
+            "Id": [None if i % 97 == 5 else str(i) for i in range(n)],
+            "Number": list(range(n)),
+            "Created": ["2025-01-01" if i % 53 else "not a date" for i in range(n)],
+            "Note": [None if i % 7 else f"=cmd {i}" for i in range(n)],
+        }
+    )
+    frame.write_parquet(tmp_path / "leads.parquet", row_group_size=200)
+    columns = {"lead_id": "Id", "created_at": "Created"}
+    cfg = parse_config(
+        {"inputs": {"tables": {"leads": {"path": "leads.parquet", "columns": columns}}}},
+        source=tmp_path / "c.yaml",
+    )
+    fetched: list[list[str]] = []
+    real = ingest._whole_rejects
+
+    def spy(source, rejects, unread):  # type: ignore[no-untyped-def]
+        fetched.append(unread)
+        return real(source, rejects, unread)
+
+    monkeypatch.setattr(ingest, "_whole_rejects", spy)
+    fast = ingest_all(cfg.inputs, tmp_path / "fast", tmp_path / "fast_rejects")
+    assert ["Guid", "Number", "Note"] in fetched
+    monkeypatch.setattr(ingest, "_skip_unmapped", lambda source, mapping: [])
+    full = ingest_all(cfg.inputs, tmp_path / "full", tmp_path / "full_rejects")
+    assert fast["leads"].rows_rejected == full["leads"].rows_rejected > 0
+    assert vars(fast["leads"]) == vars(full["leads"])
+    assert pl.read_parquet(tmp_path / "fast" / "leads.parquet").equals(
+        pl.read_parquet(tmp_path / "full" / "leads.parquet")
+    )
+    fast_csv = (tmp_path / "fast_rejects" / "leads.csv").read_bytes()
+    assert fast_csv == (tmp_path / "full_rejects" / "leads.csv").read_bytes()
+    assert b"Guid" in fast_csv.splitlines()[0] and b"g-00005" in fast_csv
