@@ -261,9 +261,13 @@ def build_features(
         recycled_stage=recycled_stage,
         disqualified_stage=disqualified_stage,
         summary=summary,
+        numbered=index.height if codes is not None else None,
+        snapshot=snapshots[0],
     ).select(*E.GROUP_KEYS, *[n for n in E.group_names(cfg) if n not in cfg.exclude])
     if encode:
         # Sorted on the numbers (cheap), which sort like the ids; decoding keeps the order.
         base = decode_ids(base.sort(E.KEYS), index)
-        per_group = decode_ids(per_group.sort(["product_group", *E.KEYS]), index)
+        if codes is None:  # the numbered group plan comes sorted already
+            per_group = per_group.sort(["product_group", *E.KEYS])
+        per_group = decode_ids(per_group, index)
     return FeatureFrames(base=base, per_group=per_group, ordered=encode)

@@ -479,18 +479,26 @@ def group_engagement(
     recycled_stage: str,
     disqualified_stage: str,
     summary: pl.LazyFrame | None = None,
+    numbered: int | None = None,
+    snapshot: datetime | None = None,
 ) -> pl.LazyFrame:
-    """One row per (lead_id, product_group, snapshot_at) in keys: group-specific behaviour."""
+    """One row per (lead_id, product_group, snapshot_at) in keys: group-specific behaviour.
+
+    `numbered`, `snapshot`: as in base_engagement (lead numbers, one snapshot); every join and
+    group_by then runs on one integer key per (lead, group) instead of three columns."""
     summary = type_summary(events, cfg) if summary is None else summary
+    if numbered is not None:
+        return _group_engagement_numbered(
+            summary,
+            keys,
+            cfg,
+            stage_history=stage_history,
+            stages=(recycled_stage, disqualified_stage),
+            numbered=numbered,
+            snapshot=snapshot,
+        )
     tagged = summary.filter(pl.col("product_group").is_not_null())
-    per_group = tagged.group_by(GROUP_KEYS).agg(
-        *[pl.col(f"_w{w}").sum().alias(f"pg_activities_{w}d") for w in cfg.windows_days],
-        decay_units(_weights(cfg) * pl.col("_decay") / DECAY_UNIT)
-        .sum()
-        .alias("pg_decayed_engagement"),
-        pl.col("_min").min().floor().alias("pg_days_since_last"),
-        pl.col("_n").sum().alias("_pg_all"),
-    )
+    per_group = tagged.group_by(GROUP_KEYS).agg(*_group_aggs(cfg))
     all_tagged = tagged.group_by(KEYS).agg(pl.col("_n").sum().alias("_tagged_all"))
     k = keys.select(GROUP_KEYS).unique()
     hist = stage_history.select("lead_id", "product_group", "stage", "changed_at").filter(
@@ -530,3 +538,82 @@ def group_engagement(
         )
     )
     return out.select(*GROUP_KEYS, *[pl.col(n).cast(pl.Float64) for n in group_names(cfg)])
+
+
+def _group_aggs(cfg: FeaturesConfig) -> list[pl.Expr]:
+    """Per (lead, group): window counts, decayed units, recency and all tagged events."""
+    return [
+        *[pl.col(f"_w{w}").sum().alias(f"pg_activities_{w}d") for w in cfg.windows_days],
+        decay_units(_weights(cfg) * pl.col("_decay") / DECAY_UNIT)
+        .sum()
+        .alias("pg_decayed_engagement"),
+        pl.col("_min").min().floor().alias("pg_days_since_last"),
+        pl.col("_n").sum().alias("_pg_all"),
+    ]
+
+
+_CELL = "__cell"
+
+
+def _group_engagement_numbered(
+    summary: pl.LazyFrame,
+    keys: pl.LazyFrame,
+    cfg: FeaturesConfig,
+    *,
+    stage_history: pl.LazyFrame,
+    stages: tuple[str, str],
+    numbered: int,
+    snapshot: datetime | None,
+) -> pl.LazyFrame:
+    """group_engagement for numbered leads at one snapshot: (lead, group) is one UInt64 cell
+    (group index x numbered + lead number), so the group_bys and the 3 M-row joins onto the
+    keys run on one integer instead of (lead, group text, snapshot). Same aggregations and
+    final expressions as the general plan, so the same values; rows come sorted by
+    (product_group, lead_id)."""
+    groups = keys.select(pl.col("product_group").unique().sort()).collect().to_series()
+    index = {g: i for i, g in enumerate(groups.drop_nulls().to_list())}
+
+    def cell() -> pl.Expr:
+        code = pl.col("product_group").replace_strict(index, default=None, return_dtype=pl.UInt64)
+        return (code * numbered + pl.col("lead_id").cast(pl.UInt64)).alias(_CELL)
+
+    tagged = summary.filter(pl.col("product_group").is_not_null())
+    per_group = tagged.select(cell(), *_summary_columns(cfg)).group_by(_CELL).agg(*_group_aggs(cfg))
+    all_tagged = tagged.group_by("lead_id").agg(pl.col("_n").sum().alias("_tagged_all"))
+    recycled, disqualified = stages
+    hist = stage_history.filter(
+        pl.col("stage").is_in([recycled, disqualified]) & (pl.col("changed_at") < snapshot)
+    )
+    counts = [
+        (pl.col("stage") == recycled).sum().alias("_recycled"),
+        (pl.col("stage") == disqualified).sum().alias("_disqualified"),
+    ]
+    # A stage change without a group counts for every group of the lead.
+    by_group = hist.filter(pl.col("product_group").is_not_null()).select(cell(), "stage")
+    by_group = by_group.drop_nulls(_CELL).group_by(_CELL).agg(counts)
+    general = hist.filter(pl.col("product_group").is_null()).group_by("lead_id").agg(counts)
+    window_counts = [f"pg_activities_{w}d" for w in cfg.windows_days]
+    # The cell identifies the key (one snapshot); sorted on it, rows come in the
+    # (product_group, lead_id) order the caller wants (groups are numbered in name order).
+    k = keys.select(GROUP_KEYS).with_columns(cell()).unique(_CELL).sort(_CELL)
+    out = (
+        k.join(per_group, on=_CELL, how="left", maintain_order="left")
+        .join(all_tagged, on="lead_id", how="left", maintain_order="left")
+        .join(by_group, on=_CELL, how="left", maintain_order="left")
+        .join(general, on="lead_id", how="left", suffix="_general", maintain_order="left")
+        .with_columns(
+            pl.col(window_counts).fill_null(0),
+            times_recycled=pl.col("_recycled").fill_null(0)
+            + pl.col("_recycled_general").fill_null(0),
+            times_disqualified=pl.col("_disqualified").fill_null(0)
+            + pl.col("_disqualified_general").fill_null(0),
+            pg_decayed_engagement=pl.col("pg_decayed_engagement").fill_null(0) / DECAY_UNIT,
+            pg_share=pl.col("_pg_all").fill_null(0) / pl.col("_tagged_all"),
+        )
+    )
+    return out.select(*GROUP_KEYS, *[pl.col(n).cast(pl.Float64) for n in group_names(cfg)])
+
+
+def _summary_columns(cfg: FeaturesConfig) -> list[str]:
+    """The aggregate columns of type_summary (with activity_type, which weights read)."""
+    return ["activity_type", *[f"_w{w}" for w in cfg.windows_days], "_n", "_min", "_decay"]
