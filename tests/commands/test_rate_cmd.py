@@ -12,10 +12,13 @@ from typing import Any
 import polars as pl
 import pytest
 from conftest import SAMPLE_AS_OF, write_config
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import leadctl.cli  # noqa: F401  (registers every command)
 from leadctl.cli_common import app
+from leadctl.commands import rate_cmd
 from leadctl.config import load_config
 from leadctl.stages.rate import RATING_COLUMNS, SCORE_COLUMNS
 from leadctl.workspace import Workspace
@@ -258,6 +261,31 @@ def test_missing_or_broken_scores_exit_3_with_what_to_do(sample_config: Path) ->
         result.exit_code == 3
         and "2 (lead_id, product_group) pair(s) more than once" in result.stderr
     )
+    # A sorted file with a repeated pair: the neighbour check must not take it for unique.
+    pl.concat([scores, scores.head(1)]).sort("lead_id", "product_group").write_parquet(path)
+    result = _rate(sample_config)
+    assert (
+        result.exit_code == 3
+        and "1 (lead_id, product_group) pair(s) more than once" in result.stderr
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["L1", "L10", "L2", "l1", ""]), st.sampled_from(["A", "B", "a"])),
+        max_size=8,
+    ),
+    st.booleans(),
+)
+def test_neighbour_check_means_sorted_and_unique(pairs: list[tuple[str, str]], sort: bool) -> None:
+    keys = pl.DataFrame(pairs, schema=["lead_id", "product_group"], orient="row")
+    if sort:
+        keys = keys.sort("lead_id", "product_group")
+    expected = keys.height == keys.unique().height and keys.equals(
+        keys.sort("lead_id", "product_group")
+    )
+    assert rate_cmd._strictly_increasing(keys) == expected
 
 
 def test_unreadable_state_exits_3(scored: tuple[Path, pl.DataFrame]) -> None:
