@@ -111,10 +111,7 @@ def _scores(ws: Workspace) -> pl.LazyFrame:
     if _strictly_increasing(keys):
         return scores
     dupes = (
-        keys.group_by(stage.KEYS)
-        .len()
-        .filter(pl.col("len") > 1)
-        .sort(stage.KEYS, nulls_last=True)
+        keys.group_by(stage.KEYS).len().filter(pl.col("len") > 1).sort(stage.KEYS, nulls_last=True)
     )
     if dupes.height:
         examples = ", ".join(
