@@ -32,10 +32,11 @@ def funnel_events(history: pl.LazyFrame, ctx: ReportContext, since: datetime) ->
     """Stage changes up to the as-of date of the (lead, group) pairs active since `since`.
 
     Columns: lead_id, product_group, stage, changed_at, stage_idx (position in the funnel, null
-    for stages outside it), next_at (the next change of the same lead and group), _pair (a
-    number per pair). Pairs with no change since `since` cannot count in either period and are
-    dropped before the sort, which keeps this cheap on long histories. Each pair's rows are
-    together in time order, ties by lifecycle stage order (`lifecycle.order_pairs`).
+    for stages outside it), next_at (the next change of the same lead and group), _pair / _lead
+    (a number per pair / lead, increasing down the rows). Pairs with no change since `since`
+    cannot count in either period and are dropped (the report narrows the history to the leads
+    that changed recently, so little is dropped here). Each pair's rows are together in time
+    order, ties by lifecycle stage order (`lifecycle.order_pairs`), a lead's pairs together.
     """
     life = ctx.lifecycle
     order = {stage: i for i, stage in enumerate(ctx.report.funnel_stages)}
@@ -46,38 +47,58 @@ def funnel_events(history: pl.LazyFrame, ctx: ReportContext, since: datetime) ->
         ensure_group(history).select("lead_id", "product_group", "stage", "changed_at"),
         ctx.product_groups,
     ).filter(pl.col("changed_at") < ts(ctx.end))
-    active = events.filter(pl.col("changed_at") >= ts(since)).select(KEYS).unique()
     stage_idx = pl.col("stage").replace_strict(order, default=None, return_dtype=pl.Int32)
     tie = pl.col("stage").replace_strict(position, default=len(position), return_dtype=pl.Int64)
-    frame = events.join(active, on=KEYS, how="semi").collect().rechunk()
+    frame = events.collect().rechunk()
     # Each pair's changes together in time order (ties by lifecycle stage order), without a
     # string sort: next_at and the per-pair windows below need only the order within a pair.
     ordered = order_pairs(frame, tie, len(position) + 1)
     last = pl.col("_new_pair").shift(-1).fill_null(True)
-    return ordered.select(
-        "lead_id",
-        "product_group",
-        "stage",
-        "changed_at",
-        stage_idx.alias("stage_idx"),
-        pl.when(~last).then(pl.col("changed_at").shift(-1)).alias("next_at"),
-        pl.col("_new_pair").cum_sum().alias("_pair"),
+    # A pair is active when its last change (rows in time order) is since `since`: filtering
+    # whole pairs after the ordering replaces a semi-join on the two string keys.
+    last_at = pl.when(last).then(pl.col("changed_at")).backward_fill()
+    return (
+        ordered.with_columns(
+            pl.when(~last).then(pl.col("changed_at").shift(-1)).alias("next_at"),
+            last_at.alias("_last_at"),
+            pl.col("_new_pair").cum_sum().alias("_pair"),
+            pl.col("_new_lead").cum_sum().alias("_lead"),
+        )
+        .filter(pl.col("_last_at") >= ts(since))
+        .select(
+            "lead_id",
+            "product_group",
+            "stage",
+            "changed_at",
+            stage_idx.alias("stage_idx"),
+            "next_at",
+            "_pair",
+            "_lead",
+        )
     )
 
 
 def _period_stats(events: pl.LazyFrame, start: datetime, end: datetime) -> pl.LazyFrame:
     """entered / reached_next / median_days_in_stage per product group and funnel stage."""
+    # The highest funnel stage reached at or after this change, before the period ends, per
+    # pair without a window: pairs are contiguous with increasing _pair, so one reverse cum_max
+    # of (last pair - _pair) * width + stage_idx stays inside the pair (every later pair's
+    # values are smaller than this pair's) and the offset comes off again.
+    width = pl.col("stage_idx").max().cast(pl.Int64) + 1
+    offset = (pl.col("_pair").max().cast(pl.Int64) - pl.col("_pair").cast(pl.Int64)) * width
     upto = (
         events.filter((pl.col("changed_at") < ts(end)) & pl.col("stage_idx").is_not_null())
         .with_columns(
-            # the highest funnel stage reached at or after this change, before the period ends
-            pl.col("stage_idx").reverse().cum_max().reverse().over("_pair").alias("later_max")
+            (
+                (offset + pl.col("stage_idx").cast(pl.Int64)).reverse().cum_max().reverse() - offset
+            ).alias("later_max")
         )
         .filter(pl.col("changed_at") >= ts(start))
     )
+    # _lead numbers the leads (a lead's rows are together): counting integers, not strings.
     entered = upto.group_by("product_group", "stage_idx").agg(
-        pl.col("lead_id").n_unique().alias("entered"),
-        pl.col("lead_id")
+        pl.col("_lead").n_unique().alias("entered"),
+        pl.col("_lead")
         .filter(pl.col("later_max") > pl.col("stage_idx"))
         .n_unique()
         .alias("reached_next"),

@@ -503,3 +503,105 @@ def test_funnel_and_feedback_hold_on_arbitrary_history(rows: list[tuple]) -> Non
     )
     assert pareto["rejections"].sum() == expected
     assert pareto["reason"].null_count() == 0
+
+
+def _reference_funnel_table(history: pl.LazyFrame, ctx: object) -> pl.DataFrame:
+    """funnel_table as it was before the fast path: the active pairs by a semi-join on the two
+    string keys, the later funnel stage by a window over the pair, leads counted by lead_id."""
+    from leadctl.stages import report_funnel as RF
+    from leadctl.stages.lifecycle import order_pairs
+    from leadctl.stages.report_common import ensure_group, per_group, ts
+
+    def events_old(history: pl.LazyFrame, ctx, since):  # type: ignore[no-untyped-def]
+        life = ctx.lifecycle
+        order = {stage: i for i, stage in enumerate(ctx.report.funnel_stages)}
+        if life.override_stage not in order and life.mql_stage in order:
+            order[life.override_stage] = order[life.mql_stage]
+        position = {stage: i for i, stage in enumerate(life.stages)}
+        events = per_group(
+            ensure_group(history).select("lead_id", "product_group", "stage", "changed_at"),
+            ctx.product_groups,
+        ).filter(pl.col("changed_at") < ts(ctx.end))
+        active = events.filter(pl.col("changed_at") >= ts(since)).select(RF.KEYS).unique()
+        stage_idx = pl.col("stage").replace_strict(order, default=None, return_dtype=pl.Int32)
+        tie = pl.col("stage").replace_strict(position, default=len(position), return_dtype=pl.Int64)
+        frame = events.join(active, on=RF.KEYS, how="semi").collect().rechunk()
+        ordered = order_pairs(frame, tie, len(position) + 1)
+        last = pl.col("_new_pair").shift(-1).fill_null(True)
+        return ordered.select(
+            "lead_id",
+            "product_group",
+            "stage",
+            "changed_at",
+            stage_idx.alias("stage_idx"),
+            pl.when(~last).then(pl.col("changed_at").shift(-1)).alias("next_at"),
+            pl.col("_new_pair").cum_sum().alias("_pair"),
+        )
+
+    def stats_old(events: pl.LazyFrame, start, end):  # type: ignore[no-untyped-def]
+        upto = (
+            events.filter((pl.col("changed_at") < ts(end)) & pl.col("stage_idx").is_not_null())
+            .with_columns(
+                pl.col("stage_idx").reverse().cum_max().reverse().over("_pair").alias("later_max")
+            )
+            .filter(pl.col("changed_at") >= ts(start))
+        )
+        entered = upto.group_by("product_group", "stage_idx").agg(
+            pl.col("lead_id").n_unique().alias("entered"),
+            pl.col("lead_id")
+            .filter(pl.col("later_max") > pl.col("stage_idx"))
+            .n_unique()
+            .alias("reached_next"),
+        )
+        left = (
+            events.filter(
+                pl.col("stage_idx").is_not_null()
+                & pl.col("next_at").is_not_null()
+                & (pl.col("next_at") >= ts(start))
+                & (pl.col("next_at") < ts(end))
+            )
+            .group_by("product_group", "stage_idx")
+            .agg(
+                ((pl.col("next_at") - pl.col("changed_at")).dt.total_seconds() / 86400.0)
+                .median()
+                .alias("median_days_in_stage")
+            )
+        )
+        return entered.join(left, on=["product_group", "stage_idx"], how="full", coalesce=True)
+
+    mp = pytest.MonkeyPatch()
+    try:
+        mp.setattr(RF, "funnel_events", events_old)
+        mp.setattr(RF, "_period_stats", stats_old)
+        return RF.funnel_table(history, ctx)  # type: ignore[arg-type]
+    finally:
+        mp.undo()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "d", "e"]),
+            st.sampled_from(["Analytics", "Cloud", None]),
+            st.sampled_from(STAGES),
+            st.integers(min_value=0, max_value=100),
+        ),
+        max_size=40,
+    )
+)
+def test_funnel_fast_path_equals_semi_join_and_window(rows: list[tuple]) -> None:
+    """Active pairs filtered after the ordering, the later stage by one offset cum_max and
+    leads counted by number: the same funnel table as the semi-join / window / string plan."""
+    from leadctl.stages.report_funnel import funnel_table
+
+    history = pl.DataFrame(
+        [
+            (lead, group, stage, F.ts("2026-11-20", days % 24) - timedelta(days=days), "r1", None)
+            for lead, group, stage, days in rows
+        ],
+        schema=F.HISTORY_SCHEMA,
+        orient="row",
+    ).lazy()
+    ctx = F.context()
+    assert_frame_equal(funnel_table(history, ctx), _reference_funnel_table(history, ctx))
