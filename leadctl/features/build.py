@@ -203,6 +203,9 @@ def build_features(
         index = lead_index(tables.leads, keys)
         tables, keys = _encoded(tables, keys, index, snapshots, cfg)
     lead_keys = keys.select(E.KEYS).unique()
+    if encode:
+        # Read by the base plan and several engagement joins: made unique once (1 M of 3 M keys).
+        lead_keys = lead_keys.collect().lazy()
     # Small (one row per lead) and read by several joins below: collected once.
     acct = account_keys(tables.leads, tables.accounts).collect().lazy()
     fit = fit_frame(tables.leads, tables.accounts, cfg, acct)
@@ -266,7 +269,8 @@ def build_features(
     ).select(*E.GROUP_KEYS, *[n for n in E.group_names(cfg) if n not in cfg.exclude])
     if encode:
         # Sorted on the numbers (cheap), which sort like the ids; decoding keeps the order.
-        base = decode_ids(base.sort(E.KEYS), index)
+        # One snapshot: the lead number alone orders the rows (a one-column sort).
+        base = decode_ids(base.sort(E.KEYS if codes is None else "lead_id"), index)
         if codes is None:  # the numbered group plan comes sorted already
             per_group = per_group.sort(["product_group", *E.KEYS])
         per_group = decode_ids(per_group, index)
