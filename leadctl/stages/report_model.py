@@ -145,7 +145,12 @@ def psi(reference: pl.Series, current: pl.Series, bins: int) -> float | None:
 
         def label(values: pl.Series) -> pl.Series:
             idx = edges.search_sorted(values, side="right").cast(pl.Int64)
-            return idx.zip_with(values.is_not_null(), pl.Series([-1] * len(values))).alias("bin")
+            # bin -1 for missing (a literal, not a column of -1 built in Python)
+            return (
+                pl.select(pl.when(values.is_not_null()).then(idx).otherwise(pl.lit(-1, pl.Int64)))
+                .to_series()
+                .alias("bin")
+            )
 
     else:
         ref_s, cur_s = reference.cast(pl.String), current.cast(pl.String)
@@ -156,9 +161,10 @@ def psi(reference: pl.Series, current: pl.Series, bins: int) -> float | None:
         top_values = sorted(top)
 
         def label(values: pl.Series) -> pl.Series:
-            known = values.is_in(top_values)
+            known = values.is_in(top_values).fill_null(False)
             return (
-                values.zip_with(known.fill_null(False), pl.Series(["(other)"] * len(values)))
+                pl.select(pl.when(known).then(values).otherwise(pl.lit("(other)", pl.String)))
+                .to_series()
                 .fill_null("(missing)")
                 .alias("bin")
             )
@@ -251,18 +257,27 @@ def score_drift(inputs: ReportInputs, ctx: ReportContext) -> pl.DataFrame:
     current = inputs.output(name, ["lead_id", "product_group"])
     current_cols = [c for c in SCORE_COLUMNS if c in current.collect_schema().names()]
     groups = [g for g in ctx.product_groups if trained_on(inputs.cards.get(g)) is not None]
+    # Read only the columns compared below: propensity against the card; the others only when
+    # some group has a rating snapshot since training.
+    with_refs = any(
+        trained_on(inputs.cards.get(g)) <= d < ctx.as_of  # type: ignore[operator]
+        for g in groups
+        for d in inputs.rate_snapshots
+    )
+    read_cols = [c for c in current_cols if with_refs or c == "propensity"]
     all_current = as_float(
-        current.filter(pl.col("product_group").is_in(groups)).select(
-            "product_group", *current_cols
-        ),
-        *current_cols,
+        current.filter(pl.col("product_group").is_in(groups)).select("product_group", *read_cols),
+        *read_cols,
     ).collect()
+    # one pass over the rows instead of a filter per group (PSI counts ignore the row order)
+    by_group = all_current.partition_by("product_group", as_dict=True, maintain_order=False)
+    empty = all_current.clear()
     rows = []
     for group in groups:
         card = inputs.cards.get(group)
         trained = trained_on(card)
         assert trained is not None
-        cur_df = all_current.filter(pl.col("product_group") == group)
+        cur_df = by_group.get((group,), empty)
         done = set()
         summary = card_summary(card)
         if summary is not None and "propensity" in current_cols:

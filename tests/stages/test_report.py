@@ -18,6 +18,7 @@ from polars.testing import assert_frame_equal
 from stages import report_frames as F
 
 from leadctl.errors import ConfigError
+from leadctl.stages import report_model as RM
 from leadctl.stages.report import SECTIONS, build_report, narrow
 from leadctl.stages.report_common import ReportInputs, Section, round_floats
 from leadctl.stages.report_model import psi
@@ -605,3 +606,68 @@ def test_funnel_fast_path_equals_semi_join_and_window(rows: list[tuple]) -> None
     ).lazy()
     ctx = F.context()
     assert_frame_equal(funnel_table(history, ctx), _reference_funnel_table(history, ctx))
+
+
+def _psi_reference(reference: pl.Series, current: pl.Series, bins: int) -> float | None:
+    """report_model.psi before the bin labels became expressions (Python-built fill columns)."""
+    import numpy as np
+
+    _FLOOR = 1e-4
+    _counts = RM._counts
+    if reference.len() == 0 or current.len() == 0:
+        return None
+    if reference.dtype.is_numeric():
+        ref_f = reference.cast(pl.Float64).fill_nan(None)
+        cur_f = current.cast(pl.Float64).fill_nan(None)
+        clean = ref_f.drop_nulls().to_numpy()
+        qs = np.quantile(clean, [i / bins for i in range(1, bins)]) if len(clean) else []
+        edges = pl.Series("edges", sorted({float(q) for q in qs}), dtype=pl.Float64)
+
+        def label(values: pl.Series) -> pl.Series:
+            idx = edges.search_sorted(values, side="right").cast(pl.Int64)
+            return idx.zip_with(values.is_not_null(), pl.Series([-1] * len(values))).alias("bin")
+
+    else:
+        ref_s, cur_s = reference.cast(pl.String), current.cast(pl.String)
+        ranked = ref_s.drop_nulls().value_counts(sort=False, name="n")
+        top = set(
+            ranked.sort(["n", ref_s.name], descending=[True, False]).head(bins - 1)[ref_s.name]
+        )
+        top_values = sorted(top)
+
+        def label(values: pl.Series) -> pl.Series:
+            known = values.is_in(top_values)
+            return (
+                values.zip_with(known.fill_null(False), pl.Series(["(other)"] * len(values)))
+                .fill_null("(missing)")
+                .alias("bin")
+            )
+
+        ref_f, cur_f = ref_s, cur_s
+    ref_counts, cur_counts = _counts(label(ref_f)), _counts(label(cur_f))
+    total = 0.0
+    for key in set(ref_counts) | set(cur_counts):
+        r = max(ref_counts.get(key, 0) / reference.len(), _FLOOR)
+        c = max(cur_counts.get(key, 0) / current.len(), _FLOOR)
+        total += (c - r) * math.log(c / r)
+    return total
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "e"])), max_size=30),
+    st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "x"])), max_size=30),
+    st.lists(st.one_of(st.none(), st.floats(-5, 5), st.just(float("nan"))), max_size=30),
+    st.lists(st.one_of(st.none(), st.floats(-6, 6), st.just(float("nan"))), max_size=30),
+    st.integers(min_value=2, max_value=6),
+)
+def test_psi_labels_as_expressions_equal_the_old_fill_columns(
+    ref_c: list, cur_c: list, ref_n: list, cur_n: list, bins: int
+) -> None:
+    for ref, cur in (
+        (pl.Series("c", ref_c, dtype=pl.String), pl.Series("c", cur_c, dtype=pl.String)),
+        (pl.Series("n", ref_n, dtype=pl.Float64), pl.Series("n", cur_n, dtype=pl.Float64)),
+    ):
+        expected = _psi_reference(ref, cur, bins)
+        got = psi(ref, cur, bins)
+        assert got == (None if expected is None else pytest.approx(expected, rel=1e-12, abs=1e-15))
