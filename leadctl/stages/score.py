@@ -3,7 +3,8 @@
 Features are built lazily for all leads at one snapshot (the end of as_of), collected once, and
 predicted in batches. Reason codes (TreeSHAP) only for the leads that matter: score at or above
 `score.reasons.min_score`, at most `max_leads` per group. A model whose feature spec does not
-match the current config and data is refused with the differences named.
+match the current config and data is refused with the differences named. More leads than
+`score.partition_leads` are scored range by range with these pieces (stages/score_partition.py).
 """
 
 from __future__ import annotations
