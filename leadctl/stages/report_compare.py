@@ -67,8 +67,12 @@ def headline(side: Side, notes: list[str]) -> pl.DataFrame:
         rows = per_group(
             history.select("lead_id", "product_group", "stage", "changed_at"), ctx.product_groups
         )
-        rows = with_acceptance(rows.filter(pl.col("changed_at") < ts(end)), ctx)
-        rows = rows.filter(pl.col("changed_at") >= ts(start))
+        # The period first, then the acceptance: an acceptance at or after a change in the
+        # period (and before its end) is itself in the period, so the join sees only those rows.
+        rows = with_acceptance(
+            rows.filter((pl.col("changed_at") >= ts(start)) & (pl.col("changed_at") < ts(end))),
+            ctx,
+        )
         mql = pl.col("stage").is_in([life.mql_stage, life.override_stage])
         counts = rows.group_by("product_group").agg(
             pl.col("lead_id").filter(mql).n_unique().alias("mql_entries"),

@@ -76,10 +76,12 @@ def _stage_counts(inputs: ReportInputs, ctx: ReportContext) -> pl.LazyFrame:
     rows = per_group(
         history.select("lead_id", "product_group", "stage", "changed_at"), ctx.product_groups
     )
-    rows = with_acceptance(rows.filter(pl.col("changed_at") < ts(ctx.end)), ctx)
+    # The scorecard weeks first, then the acceptance: an acceptance at or after a change in the
+    # weeks (and before the as-of end) is itself in the weeks, so the join sees only those rows.
     rows = rows.with_columns(_week_back("changed_at", ctx).alias("week_back")).filter(
         pl.col("week_back").is_not_null()
     )
+    rows = with_acceptance(rows, ctx)
     mql = pl.col("stage").is_in([life.mql_stage, life.override_stage])
 
     def leads(cond: pl.Expr, name: str) -> pl.Expr:

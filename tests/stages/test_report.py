@@ -671,3 +671,47 @@ def test_psi_labels_as_expressions_equal_the_old_fill_columns(
         expected = _psi_reference(ref, cur, bins)
         got = psi(ref, cur, bins)
         assert got == (None if expected is None else pytest.approx(expected, rel=1e-12, abs=1e-15))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]),
+            st.sampled_from(["Analytics", "Cloud", None]),
+            st.sampled_from(STAGES),
+            st.integers(min_value=-5, max_value=80),
+        ),
+        max_size=40,
+    ),
+    st.integers(min_value=0, max_value=60),
+    st.integers(min_value=1, max_value=40),
+)
+def test_acceptance_of_window_rows_equals_acceptance_of_the_history(
+    rows: list[tuple], back: int, days: int
+) -> None:
+    """Scorecard and before/after cut the history to their window before `with_acceptance`:
+    an acceptance at or after a change in [start, end) and before end is in the window too."""
+    from leadctl.stages.report_common import per_group
+    from leadctl.stages.report_common import ts as lit_ts
+    from leadctl.stages.report_scorecard import with_acceptance
+
+    ctx = F.context()
+    end = F.ts("2026-11-20", 0) - timedelta(days=back)
+    start = end - timedelta(days=days)
+    history = pl.DataFrame(
+        [
+            (lead, group, stage, F.ts("2026-11-20", n % 24) - timedelta(days=n), "r1", None)
+            for lead, group, stage, n in rows
+        ],
+        schema=F.HISTORY_SCHEMA,
+        orient="row",
+    ).lazy()
+    events = per_group(
+        history.select("lead_id", "product_group", "stage", "changed_at"), ctx.product_groups
+    )
+    at = pl.col("changed_at")
+    old = with_acceptance(events.filter(at < lit_ts(end)), ctx).filter(at >= lit_ts(start))
+    new = with_acceptance(events.filter((at >= lit_ts(start)) & (at < lit_ts(end))), ctx)
+    order = ["lead_id", "product_group", "changed_at", "stage", "accepted_later"]
+    assert_frame_equal(old.collect().sort(order), new.collect().sort(order))
