@@ -350,10 +350,10 @@ def _dense_per_type(
 ) -> pl.LazyFrame:
     """The per-type columns of _per_type_columns, summed / min'ed per lead, for numbered leads
     at one snapshot: each is a bincount (window counts) or minimum (recency) of that type's
-    summary rows into an array indexed by lead number. The 47-column when/then + group_by it
-    replaces cost ~4 CPU s at 1 M leads. Counts are exact (integers far below 2**53); leads
-    without a row get 0 counts and null recency, as the flattened frame's left join +
-    fill_null gives them."""
+    summary rows into an array indexed by lead number, instead of a 47-column when/then +
+    group_by (~1-1.5 CPU s less at 1 M leads, numpy included). Counts are exact (integers
+    far below 2**53); leads without a row get 0 counts and null recency, as the flattened
+    frame's left join + fill_null gives them."""
     slugs = type_slugs(types)
     n_types = len(slugs)
     code = pl.col("activity_type").replace_strict(
