@@ -40,46 +40,47 @@ def suppression(
             pl.coalesce("new_stage", "stage").alias("stage"),
         )
     )
-    parts = []
+    # `after` has one row per pair: a reason wins over a stage in one pass (the same rows as
+    # concatenating both lists and keeping each pair's first row, without the concat and the
+    # unique on two string columns).
+    source = None
     if s.suppress_reasons:
-        parts.append(
-            after.filter(
-                ~pl.col("_updated")
-                & (pl.col("reason_status") == "known")
-                & (pl.col("action") == "suppress")
-            ).with_columns(
-                pl.lit("reason").alias("source"),
-                pl.col("reason_name").alias("reason"),
-                pl.col("entered_at").alias("since"),
-            )
+        by_reason = (
+            ~pl.col("_updated")
+            & (pl.col("reason_status") == "known")
+            & (pl.col("action") == "suppress")
         )
+        source = pl.when(by_reason).then(pl.lit("reason"))
     stages = [*(lifecycle.active_sales_stages if s.active_sales_stages else []), *s.extra_stages]
     if stages:
-        parts.append(
-            after.filter(pl.col("stage").is_in(stages)).with_columns(
-                pl.lit("stage").alias("source"),
-                pl.lit(None, dtype=pl.String).alias("reason"),
-                pl.when(pl.col("_updated"))
+        by_stage = pl.col("stage").is_in(stages)
+        source = (pl.when if source is None else source.when)(by_stage).then(pl.lit("stage"))
+    if source is not None:
+        return (
+            after.with_columns(source.alias("source"))
+            .filter(pl.col("source").is_not_null())
+            .with_columns(
+                pl.when(pl.col("source") == "reason")
+                .then(pl.col("reason_name"))
+                .otherwise(pl.lit(None, dtype=pl.String))
+                .alias("reason"),
+                pl.when((pl.col("source") == "stage") & pl.col("_updated"))
                 .then(pl.lit(reference(as_of), dtype=UTC_DT))
                 .otherwise(pl.col("entered_at"))
                 .alias("since"),
             )
+            .select(SUPPRESSION_COLUMNS)
+            .sort(PAIR)
         )
-    if not parts:
-        return pl.DataFrame(
-            schema={
-                "lead_id": pl.String,
-                "product_group": pl.String,
-                "stage": pl.String,
-                "source": pl.String,
-                "reason": pl.String,
-                "since": UTC_DT,
-                "owner_id": pl.String,
-                "team": pl.String,
-            }
-        ).lazy()
-    return (
-        pl.concat([p.select(SUPPRESSION_COLUMNS) for p in parts])
-        .unique(subset=PAIR, keep="first", maintain_order=True)
-        .sort(PAIR)
-    )
+    return pl.DataFrame(
+        schema={
+            "lead_id": pl.String,
+            "product_group": pl.String,
+            "stage": pl.String,
+            "source": pl.String,
+            "reason": pl.String,
+            "since": UTC_DT,
+            "owner_id": pl.String,
+            "team": pl.String,
+        }
+    ).lazy()
