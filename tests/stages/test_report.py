@@ -715,3 +715,37 @@ def test_acceptance_of_window_rows_equals_acceptance_of_the_history(
     new = with_acceptance(events.filter((at >= lit_ts(start)) & (at < lit_ts(end))), ctx)
     order = ["lead_id", "product_group", "changed_at", "stage", "accepted_later"]
     assert_frame_equal(old.collect().sort(order), new.collect().sort(order))
+
+
+def test_feedback_by_rating_and_source_equal_the_joins_on_every_row() -> None:
+    """The leads and ratings are cut to the rejected leads before the joins: same tables as
+    joining every row."""
+    from leadctl.stages.report_feedback import _ratings_for, pareto, rejections
+
+    inputs, ctx = F.inputs(), F.context()
+    tonight = F.ratings_tonight()
+    extra = tonight.head(2).with_columns(  # two of the rejected leads rated, one not
+        pl.Series("lead_id", ["h04", "h05"]), pl.Series("rating", ["B2", "C3"])
+    )
+    inputs.outputs["ratings.parquet"] = pl.concat([tonight, extra]).lazy()
+    section = next(s for s in build_report(inputs, ctx) if s.key == "feedback")
+    narrowed = narrow(inputs, ctx)
+    frame = rejections(narrowed, ctx)
+    ratings, _ = _ratings_for(narrowed, ctx)
+    assert ratings is not None
+    by_rating = pareto(
+        frame.join(ratings, on=["lead_id", "product_group"], how="left").with_columns(
+            pl.col("rating").fill_null("(unrated)")
+        ),
+        ["product_group", "rating"],
+    )
+    assert (by_rating["rating"] != "(unrated)").any()
+    assert_frame_equal(section.tables["feedback_by_rating"], round_floats(by_rating))
+    leads = narrowed.table("leads").select("lead_id", pl.col("lead_source").cast(pl.String))
+    by_source = pareto(
+        frame.join(leads, on="lead_id", how="left").with_columns(
+            pl.col("lead_source").fill_null("(unknown)")
+        ),
+        ["product_group", "lead_source"],
+    )
+    assert_frame_equal(section.tables["feedback_by_source"], round_floats(by_source))
