@@ -26,9 +26,12 @@ from leadctl.stages.expire_breaches import (
 )
 from leadctl.stages.expire_common import (
     PAIR,
+    ROW,
     known_touches,
     latest_assignments,
+    pair_key,
     rep_directory,
+    row_of,
     with_touch_stats,
 )
 from leadctl.stages.expire_feedback import (
@@ -94,12 +97,13 @@ def stage_updates(
     """
     updates = pl.concat([expired, feedback]).unique(subset=PAIR, keep="first", maintain_order=True)
     updates = updates.collect().lazy()  # read three times below
+    key = pair_key(state, updates)
     after = (
         state.filter(pl.col("in_scope"))
-        .select(*PAIR, "stage")
+        .select(*PAIR, *row_of(state), "stage")
         # Only leads with an update need their worked groups counted.
         .join(updates.select("lead_id").unique(), on="lead_id", how="semi")
-        .join(updates.select(*PAIR, "new_stage"), on=PAIR, how="left")
+        .join(updates.select(*key, "new_stage"), on=key, how="left")
         .with_columns(pl.coalesce("new_stage", "stage").alias("stage_after"))
     )
     worked = (
@@ -107,16 +111,16 @@ def stage_updates(
         .group_by("lead_id")
         .agg(pl.len().alias("_worked_groups"))
     )
-    owners = state.select(*PAIR, "owner_id", "team")
+    owners = state.select(*key, "owner_id", "team")
     return (
-        updates.join(owners, on=PAIR, how="left")
+        updates.join(owners, on=key, how="left")
         .join(worked, on="lead_id", how="left")
         .with_columns(
             (pl.col("owner_id").is_not_null() & pl.col("_worked_groups").fill_null(0).eq(0)).alias(
                 "owner_released"
             )
         )
-        .select(UPDATE_COLUMNS)
+        .select(*UPDATE_COLUMNS, *row_of(updates))
         .sort(PAIR)
     )
 
@@ -237,14 +241,15 @@ def expire(
         stages=None if full_state else touch_stages(cfg),
     )
     # Every output reads the per-pair state; materialised once, not re-planned eight times.
-    state = state_df.lazy()
+    # Numbered: the updates derived from it are joined back to it by that number.
+    state = state_df.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW)).lazy()
     directory = directory_df.lazy()
     assigned = assigned_df.lazy()
     # Frames several outputs read are collected once here (collect_all does not share them).
     classified = classify_reasons(state, lifecycle).collect().lazy()
     expired = expirations(state.filter(pl.col("in_scope")), cfg, as_of)
     updates = stage_updates(state, expired, feedback_updates(classified, lifecycle), lifecycle)
-    updates = updates.collect().lazy()
+    updates = updates.collect().lazy()  # with ROW: the stage_updates output drops it
     sla = sla_breaches(assigned, state, updates, touches, directory, cfg, lifecycle, as_of)
     sla = sla.collect().lazy()
     reassign = (
@@ -262,7 +267,7 @@ def expire(
         .sort([*PAIR, "changed_at", "to_stage", "changed_by"], nulls_last=True)
     )
     return ExpireResult(
-        stage_updates=updates,
+        stage_updates=updates.select(UPDATE_COLUMNS),
         sla_breaches=sla,
         persistence_breaches=persistence_breaches(
             state, inputs.assignments, touches, criteria, cfg, as_of

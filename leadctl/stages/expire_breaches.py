@@ -15,11 +15,14 @@ from leadctl.config.expire import ExpireConfig, PersistenceCriteria
 from leadctl.config.lifecycle import LifecycleConfig
 from leadctl.stages.expire_common import (
     PAIR,
+    ROW,
     UTC_DT,
     closer_columns,
     cutoff,
     norm_py,
     norm_text,
+    pair_key,
+    row_of,
     touches_for,
     within_lookback,
 )
@@ -94,8 +97,11 @@ def sla_breaches(
         .group_by(PAIR)
         .agg(pl.col("occurred_at").min().alias("first_touch_at"))
     )
-    stages = state.select(*PAIR, pl.col("stage").alias("current_stage")).join(
-        updates.select(*PAIR, pl.col("new_stage").alias("_stage_after")), on=PAIR, how="left"
+    key = pair_key(state, updates)
+    stages = (
+        state.select(*PAIR, *row_of(state), pl.col("stage").alias("current_stage"))
+        .join(updates.select(*key, pl.col("new_stage").alias("_stage_after")), on=key, how="left")
+        .drop(ROW, strict=False)
     )
     untouched = pl.col("first_touch_at").is_null()
     stage_after = pl.coalesce("_stage_after", "current_stage")

@@ -13,6 +13,9 @@ import polars as pl
 
 UTC_DT = pl.Datetime("us", "UTC")
 PAIR = ["lead_id", "product_group"]
+# expire numbers the rows of its per-pair state once (UInt32); frames derived from the state
+# carry the number, and joins between two such frames use it instead of the two strings.
+ROW = "_row"
 NO_TEAM = "(no team)"
 NO_REP = "(unowned)"
 
@@ -32,6 +35,17 @@ ASSIGNMENT_SCHEMA: dict[str, pl.DataType] = {
     # The night that logged the row (from the file name <date>.parquet).
     "logged_on": pl.Date(),
 }
+
+
+def row_of(frame: pl.LazyFrame) -> list[str]:
+    """[ROW] when `frame` carries the state's row number, else []."""
+    return [ROW] if ROW in frame.collect_schema() else []
+
+
+def pair_key(*frames: pl.LazyFrame) -> list[str]:
+    """The join key between frames derived from the same state: its row number when every
+    frame carries it (one integer, one row per pair), else the (lead_id, product_group)."""
+    return [ROW] if all(row_of(f) for f in frames) else PAIR
 
 
 def empty_assignments() -> pl.LazyFrame:

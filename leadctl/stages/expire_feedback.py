@@ -13,7 +13,7 @@ import polars as pl
 
 from leadctl.config.expire import ExpireConfig
 from leadctl.config.lifecycle import LifecycleConfig
-from leadctl.stages.expire_common import PAIR, closer_columns, norm_text, within_lookback
+from leadctl.stages.expire_common import PAIR, closer_columns, norm_text, row_of, within_lookback
 from leadctl.stages.expire_transitions import sources_into
 
 FEEDBACK_COLUMNS = [
@@ -134,6 +134,7 @@ def feedback_updates(classified: pl.LazyFrame, lifecycle: LifecycleConfig) -> pl
         pl.concat([recycle, disqualify])
         .select(
             *PAIR,
+            *row_of(classified),
             "new_stage",
             pl.col("reason_name").alias("reason"),
             pl.col("stage").alias("previous_stage"),

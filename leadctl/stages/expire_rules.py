@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 
 from leadctl.config.expire import ExpireConfig
-from leadctl.stages.expire_common import PAIR, days_since
+from leadctl.stages.expire_common import PAIR, days_since, row_of
 
 RULE_ORDER = ["no_touch", "max_days_in_stage", "max_days_from_mql"]
 EXPIRY_COLUMNS = [*PAIR, "new_stage", "reason", "previous_stage", "rule"]
@@ -59,6 +59,7 @@ def expirations(state: pl.LazyFrame, cfg: ExpireConfig, as_of: date) -> pl.LazyF
         .filter(pl.col("rule").is_not_null())
         .select(
             *PAIR,
+            *row_of(state),
             pl.lit(cfg.stage).alias("new_stage"),
             pl.lit(cfg.reason).alias("reason"),
             pl.col("stage").alias("previous_stage"),

@@ -12,7 +12,7 @@ import polars as pl
 
 from leadctl.config.expire import ExpireConfig
 from leadctl.config.lifecycle import LifecycleConfig
-from leadctl.stages.expire_common import PAIR, UTC_DT, reference
+from leadctl.stages.expire_common import PAIR, UTC_DT, pair_key, reference
 
 SUPPRESSION_COLUMNS = [*PAIR, "stage", "source", "reason", "since", "owner_id", "team"]
 
@@ -32,9 +32,10 @@ def suppression(
     is suppressed since as-of).
     """
     s = cfg.suppression
+    key = pair_key(classified, updates)
     after = (
         classified.filter(pl.col("in_scope"))
-        .join(updates.select(*PAIR, "new_stage"), on=PAIR, how="left")
+        .join(updates.select(*key, "new_stage"), on=key, how="left")
         .with_columns(
             pl.col("new_stage").is_not_null().alias("_updated"),
             pl.coalesce("new_stage", "stage").alias("stage"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from leadctl.config.expire import ExpireConfig
-from leadctl.stages.expire_common import NO_REP, PAIR
+from leadctl.stages.expire_common import NO_REP, PAIR, pair_key
 
 ZOMBIE_COLUMNS = [
     "owner_id",
@@ -29,7 +29,8 @@ def zombies(state: pl.LazyFrame, updates: pl.LazyFrame, cfg: ExpireConfig) -> pl
     manager rather than a stage update.
     """
     z = cfg.zombies
-    expired = updates.select(*PAIR, pl.lit(True).alias("expired_tonight"))
+    key = pair_key(state, updates)
+    expired = updates.select(*key, pl.lit(True).alias("expired_tonight"))
     return (
         state.filter(
             pl.col("in_scope")
@@ -37,7 +38,7 @@ def zombies(state: pl.LazyFrame, updates: pl.LazyFrame, cfg: ExpireConfig) -> pl
             & (pl.col("days_in_stage") >= z.min_days_in_stage)
             & (pl.col("touches_in_window") <= z.max_touches_in_window)
         )
-        .join(expired, on=PAIR, how="left")
+        .join(expired, on=key, how="left")
         .with_columns(
             pl.col("expired_tonight").fill_null(False),
             pl.col("owner_id").fill_null(NO_REP),

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from leadctl.config.expire import ExpireConfig, SuppressionConfig
 from leadctl.config.lifecycle import LifecycleConfig
-from leadctl.stages.expire_common import PAIR, UTC_DT, reference
+from leadctl.stages.expire_common import PAIR, ROW, UTC_DT, pair_key, reference, row_of
 from leadctl.stages.expire_suppression import SUPPRESSION_COLUMNS, suppression
 
 AS_OF = date(2026, 11, 20)
@@ -131,6 +131,11 @@ def test_one_pass_equals_concat_unique(rows, active, extra, by_reason):
     lifecycle = LifecycleConfig()
     new = suppression(classified.lazy(), updates.lazy(), lifecycle, cfg, AS_OF).collect()
     old = old_suppression(classified.lazy(), updates.lazy(), lifecycle, cfg, AS_OF)
+    # Keyed by the state's row number (as expire runs it): the same list.
+    numbered = classified.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias(ROW))
+    keyed_updates = updates.join(numbered.select(*PAIR, ROW), on=PAIR, how="left")
+    by_row = suppression(numbered.lazy(), keyed_updates.lazy(), lifecycle, cfg, AS_OF).collect()
+    assert by_row.equals(new)
     if old is None:
         assert new.height == 0
         assert new.columns == SUPPRESSION_COLUMNS
@@ -138,3 +143,11 @@ def test_one_pass_equals_concat_unique(rows, active, extra, by_reason):
         old = old.collect()
         assert new.equals(old)
         assert new.schema == old.schema
+
+
+def test_pair_key_uses_row_number_only_when_every_frame_has_it():
+    plain = pl.DataFrame({"lead_id": ["a"], "product_group": ["A"]}).lazy()
+    numbered = plain.with_columns(pl.lit(0, dtype=pl.UInt32).alias(ROW))
+    assert pair_key(numbered, numbered) == [ROW]
+    assert pair_key(numbered, plain) == PAIR
+    assert row_of(plain) == [] and row_of(numbered) == [ROW]
