@@ -22,6 +22,17 @@ GROUP_KEYS = ["lead_id", "product_group", "snapshot_at"]
 _DAY_US = 86_400_000_000.0
 
 
+def per(value: pl.Expr, divisor: float) -> pl.Expr:
+    """`value / divisor` computed as a multiplication by the reciprocal, always.
+
+    polars divides a column by a float constant as `x * (1 / c)`, except when the column arrives
+    as a one-row chunk (streaming morsels, tiny groups), where it divides exactly: the last bit
+    of a feature then depended on how the rows were split between threads. Writing the
+    multiplication ourselves gives the same bits on every path (the usual path's bits).
+    """
+    return value * (1.0 / divisor)
+
+
 def slug(text: str) -> str:
     """'Request Demo' → 'request_demo': a column-safe name for an activity type."""
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "type"
@@ -118,7 +129,9 @@ def point_in_time_events(
             )
         )
     return events.with_columns(
-        age_days=(pl.col("snapshot_at") - pl.col("occurred_at")).dt.total_microseconds() / _DAY_US,
+        age_days=(pl.col("snapshot_at") - pl.col("occurred_at"))
+        .dt.total_microseconds()
+        .pipe(per, _DAY_US),
         # Few distinct values: categoricals make the group_bys below about twice as fast.
         activity_type=pl.col("activity_type").cast(pl.Categorical),
         product_group=pl.col("product_group").cast(pl.Categorical),
@@ -159,7 +172,7 @@ def type_summary(
         *[(age < w).sum().alias(f"_w{w}") for w in cfg.windows_days],
         pl.len().alias("_n"),
         age.min().alias("_min"),
-        decay_units(0.5 ** (age / cfg.half_life_days)).sum().alias("_decay"),
+        decay_units(0.5 ** per(age, cfg.half_life_days)).sum().alias("_decay"),
     ]
     if codes is None:
         grouped = events.group_by([*KEYS, "activity_type", "product_group"]).agg(*aggs)
@@ -272,7 +285,7 @@ def base_engagement(
     negative = pl.col("activity_type").is_in(cfg.negative_activity_types)
     flat: list[pl.Expr] = [
         pl.when(~negative).then(pl.col("_min")).alias("days_since_last_activity"),
-        decay_units(_weights(cfg) * pl.col("_decay") / DECAY_UNIT).alias("decayed_engagement"),
+        decay_units(per(_weights(cfg) * pl.col("_decay"), DECAY_UNIT)).alias("decayed_engagement"),
         pl.when(negative).then(pl.col("_n")).otherwise(0).alias("negative_signals"),
     ]
     summed = ["decayed_engagement", "negative_signals"]
@@ -300,12 +313,14 @@ def base_engagement(
         .join(assets, on=KEYS, how="left")
         .with_columns(
             pl.col(counts).fill_null(0),
-            (pl.col("decayed_engagement").fill_null(0) / DECAY_UNIT).alias("decayed_engagement"),
+            per(pl.col("decayed_engagement").fill_null(0), DECAY_UNIT).alias("decayed_engagement"),
         )
         .join(created, on="lead_id", how="left")
         .with_columns(
             lead_age_days=(
-                (pl.col("snapshot_at") - pl.col("created_at")).dt.total_microseconds() / _DAY_US
+                (pl.col("snapshot_at") - pl.col("created_at"))
+                .dt.total_microseconds()
+                .pipe(per, _DAY_US)
             )
             .floor()
             .clip(lower_bound=0)
@@ -535,7 +550,7 @@ def group_engagement(
         .join(stages, on=GROUP_KEYS, how="left")
         .with_columns(
             pl.col(counts).fill_null(0),
-            (pl.col("pg_decayed_engagement").fill_null(0) / DECAY_UNIT).alias(
+            per(pl.col("pg_decayed_engagement").fill_null(0), DECAY_UNIT).alias(
                 "pg_decayed_engagement"
             ),
             pg_share=pl.col("_pg_all").fill_null(0) / pl.col("_tagged_all"),
@@ -548,7 +563,7 @@ def _group_aggs(cfg: FeaturesConfig) -> list[pl.Expr]:
     """Per (lead, group): window counts, decayed units, recency and all tagged events."""
     return [
         *[pl.col(f"_w{w}").sum().alias(f"pg_activities_{w}d") for w in cfg.windows_days],
-        decay_units(_weights(cfg) * pl.col("_decay") / DECAY_UNIT)
+        decay_units(per(_weights(cfg) * pl.col("_decay"), DECAY_UNIT))
         .sum()
         .alias("pg_decayed_engagement"),
         pl.col("_min").min().floor().alias("pg_days_since_last"),
@@ -611,7 +626,7 @@ def _group_engagement_numbered(
             + pl.col("_recycled_general").fill_null(0),
             times_disqualified=pl.col("_disqualified").fill_null(0)
             + pl.col("_disqualified_general").fill_null(0),
-            pg_decayed_engagement=pl.col("pg_decayed_engagement").fill_null(0) / DECAY_UNIT,
+            pg_decayed_engagement=per(pl.col("pg_decayed_engagement").fill_null(0), DECAY_UNIT),
             pg_share=pl.col("_pg_all").fill_null(0) / pl.col("_tagged_all"),
         )
     )

@@ -379,3 +379,18 @@ def test_packed_type_summary_is_the_four_key_summary(acts):
     packed = E.type_summary(seen, CFG, codes=codes, snapshot=SNAP).collect().sort(order)
     assert_frame_equal(plain, packed, check_exact=True)
     assert E.summary_codes(events.with_columns(pl.col("lead_id").cast(pl.String))) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 10**13), min_size=2, max_size=20),
+    st.sampled_from([E.DECAY_UNIT, 86_400_000_000.0, 14.0, 30.0, 7.0]),
+)
+def test_unit_conversion_has_the_same_bits_in_one_row_and_many(
+    values: list[int], divisor: float
+) -> None:
+    """polars divides a one-row column by a constant exactly and longer ones by the reciprocal:
+    features must not depend on how rows were chunked (the decayed engagement did)."""
+    many = pl.DataFrame({"v": values}).select(E.per(pl.col("v"), divisor))["v"].to_list()
+    alone = [pl.DataFrame({"v": [v]}).select(E.per(pl.col("v"), divisor))["v"][0] for v in values]
+    assert many == alone
