@@ -170,10 +170,9 @@ def current_pairs(
     # A pair with history has a seen lead, in scope; its stage is the latest event's (a null
     # stage falls back to the initial stage, left out). A lead without any history is at its
     # own stage in every group, in scope. No joins with the whole leads x groups table.
-    with_history = (
-        latest.filter(pl.col("stage").is_in(stages) | pl.col("reason").is_not_null())
-        .join(lead_rows, on="lead_id", how="inner")
-        .with_columns(pl.lit(True).alias("_lead_seen"))
+    wanted = pl.col("stage").is_in(stages) | pl.col("reason").is_not_null()
+    with_history = _join_leads(latest.filter(wanted), lead_rows).with_columns(
+        pl.lit(True).alias("_lead_seen")
     )
     without_history = (
         lead_rows.filter(pl.col("_lead_stage").is_in(stages))
@@ -185,19 +184,32 @@ def current_pairs(
         _derive(without_history, None, None, lifecycle, as_of),
     ]
     if extra_pairs is not None and extra_pairs.height:
-        extra = (
+        extra = _join_leads(
             extra_pairs.select(PAIR)
             .unique()
             .join(groups, on="product_group", how="semi")
             .join(with_history.select(PAIR), on=PAIR, how="anti")
-            .join(without_history.select("lead_id").unique(), on="lead_id", how="anti")
-            .join(lead_rows, on="lead_id", how="inner")
+            .join(without_history.select("lead_id").unique(), on="lead_id", how="anti"),
+            lead_rows,
         )
         # Only the extra pairs' rows of the large lookups are joined.
         extra_latest = latest.join(extra.select(PAIR), on=PAIR, how="semi")
         extra_flags = flags.join(extra.select("lead_id").unique(), on="lead_id", how="semi")
         parts.append(_derive(extra, extra_latest, extra_flags, lifecycle, as_of))
     return pl.concat(parts, how="vertical_relaxed")
+
+
+def _join_leads(frame: pl.DataFrame, lead_rows: pl.DataFrame) -> pl.DataFrame:
+    """`frame.join(lead_rows, on="lead_id", how="inner")` (same rows; their order is not
+    kept, as in that join), joined on a 64-bit hash of lead_id and then the ids compared:
+    one integer key instead of a million strings in the join."""
+    lead_hash = pl.col("lead_id").hash(seed=0).alias("_lead_hash")
+    return (
+        frame.with_columns(lead_hash)
+        .join(lead_rows.with_columns(lead_hash), on="_lead_hash", how="inner", suffix="_lead")
+        .filter(pl.col("lead_id") == pl.col("lead_id_lead"))
+        .drop("_lead_hash", "lead_id_lead")
+    )
 
 
 def _derive(

@@ -29,7 +29,7 @@ from leadctl.stages.expire_common import (
     touch_stats,
     with_touch_stats,
 )
-from leadctl.stages.expire_history import ORDER, ordered_events, read_history
+from leadctl.stages.expire_history import ORDER, _join_leads, ordered_events, read_history
 from leadctl.stages.expire_summary import METRICS, _metric_rows, summarize
 from leadctl.stages.expire_transitions import illegal_transitions, ordered_illegal_transitions
 
@@ -327,3 +327,40 @@ def test_illegal_steps_logged_at_one_instant_come_out_in_one_order() -> None:
         slow = illegal_transitions(expand_history(hist, GROUPS, AS_OF), lifecycle, AS_OF, 0)
         for frame in (fast, slow.collect()):
             assert frame.get_column("from_stage").to_list() == ["Inquiry", "Zombie"]
+
+
+_IDS = st.sampled_from([None, "L1", "L2", "L3", "l1", ""])
+
+
+def _plain_lead_join(frame: pl.DataFrame, lead_rows: pl.DataFrame) -> pl.DataFrame:
+    return frame.join(lead_rows, on="lead_id", how="inner")
+
+
+def _rows(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
+    return sorted(frame.rows(), key=repr)
+
+
+@settings(max_examples=100, deadline=None)
+@given(left=st.lists(_IDS, max_size=12), right=st.lists(_IDS, max_size=12))
+def test_hashed_lead_join_equals_the_string_join(left: list[str], right: list[str]) -> None:
+    """Same rows (duplicates multiply, null ids match nothing), same columns."""
+    frame = pl.DataFrame(
+        {"lead_id": left, "x": list(range(len(left)))}, schema={"lead_id": pl.String, "x": pl.Int64}
+    )
+    lead_rows = pl.DataFrame(
+        {"lead_id": right, "y": list(range(len(right)))},
+        schema={"lead_id": pl.String, "y": pl.Int64},
+    )
+    got, want = _join_leads(frame, lead_rows), _plain_lead_join(frame, lead_rows)
+    assert got.schema == want.schema
+    assert _rows(got) == _rows(want)
+
+
+def test_hashed_lead_join_with_colliding_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every id with one hash: the id comparison still keeps only the equal ids."""
+    frame = pl.DataFrame({"lead_id": ["L1", "L2", None, "L1"], "x": [1, 2, 3, 4]})
+    lead_rows = pl.DataFrame({"lead_id": ["L2", "L1", None, "L3"], "y": [5, 6, 7, 8]})
+    want = _plain_lead_join(frame, lead_rows)
+    monkeypatch.setattr(pl.Expr, "hash", lambda self, *a, **k: pl.lit(7, dtype=pl.UInt64))
+    got = _join_leads(frame, lead_rows)
+    assert _rows(got) == _rows(want) == [("L1", 1, 6), ("L1", 4, 6), ("L2", 2, 5)]
