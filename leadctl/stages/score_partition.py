@@ -283,6 +283,29 @@ def _final_rows(parts: list[Path], reasons: pl.DataFrame) -> Iterator[pl.DataFra
         yield part
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_abandoned_parts(output: Path) -> list[Path]:
+    """Delete part directories left by a score that was killed (kill -9, out of memory): at
+    10 M leads they hold hundreds of MB. A directory whose process still runs is left alone."""
+    removed = []
+    for work in sorted(output.parent.glob(f".{output.name}.*.parts")):
+        pid = work.name.removeprefix(f".{output.name}.").removesuffix(".parts")
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(work, ignore_errors=True)
+            removed.append(work)
+            log.info("removed the parts of an interrupted score (process %s)", pid)
+    return removed
+
+
 def score_partitioned(
     tables: Tables,
     groups: list[str],
@@ -302,6 +325,7 @@ def score_partitioned(
     for model in models.values():
         S.check_model(model, features, schema)
     known = colleagues(tables, as_of, features)
+    remove_abandoned_parts(output)
     work = output.with_name(f".{output.name}.{os.getpid()}.parts")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
