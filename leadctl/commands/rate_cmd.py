@@ -7,6 +7,10 @@ reads last night's state snapshot, writes ratings.parquet, nurture.csv and tonig
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,11 +35,13 @@ from leadctl.cli_common import (
 )
 from leadctl.config.rating import ENGAGEMENT_GRADES, FIT_GRADES
 from leadctl.errors import InputError
-from leadctl.io.writers import write_csv, write_parquet
+from leadctl.io.parquet_append import write_parquet_stream
+from leadctl.io.writers import atomic_path, write_csv, write_parquet
 from leadctl.logs import is_quiet
 from leadctl.stages import rate as stage
 from leadctl.stages.lifecycle import current_stages, open_load
 from leadctl.stages.rate_overrides import RuleReview, review_rules
+from leadctl.stages.rate_partition import all_thresholds, cutoffs_table, lead_ranges, rate_ranges
 from leadctl.stages.rate_suggest import daily_capacity, suggest_cutoffs
 from leadctl.workspace import Workspace
 
@@ -98,7 +104,9 @@ def _strictly_increasing(keys: pl.DataFrame) -> bool:
     return bool(above.all())
 
 
-def _scores(ws: Workspace) -> pl.LazyFrame:
+def _scores(ws: Workspace) -> tuple[pl.LazyFrame, list[tuple[str, str]] | None]:
+    """The scores, and the lead ranges to rate them in (None: one pass; only sorted scores
+    with more leads than score.partition_leads are rated in ranges)."""
     scores = ws.read_output("scores.parquet", produced_by="score")
     path = ws.output("scores.parquet")
     missing = stage.missing_score_columns(scores.collect_schema().names())
@@ -109,7 +117,7 @@ def _scores(ws: Workspace) -> pl.LazyFrame:
         )
     keys = scores.select(stage.KEYS).collect()
     if _strictly_increasing(keys):
-        return scores
+        return scores, lead_ranges(keys, ws.cfg.score.partition_leads)
     dupes = (
         keys.group_by(stage.KEYS).len().filter(pl.col("len") > 1).sort(stage.KEYS, nulls_last=True)
     )
@@ -121,14 +129,15 @@ def _scores(ws: Workspace) -> pl.LazyFrame:
             f"{path} has {dupes.height} (lead_id, product_group) pair(s) more than once "
             f"(e.g. {examples}): re-run `leadctl score --as-of {ws.as_of}`"
         )
-    return scores
+    return scores, None
 
 
 def _inputs(
     ws: Workspace, *, with_current: bool = True
-) -> tuple[stage.RateInputs, list[str], date | None]:
-    """Without `with_current`, rate derives the stages of its rows from the history itself."""
-    scores = _scores(ws)
+) -> tuple[stage.RateInputs, list[str], date | None, list[tuple[str, str]] | None]:
+    """Without `with_current`, rate derives the stages of its rows from the history itself.
+    The last item: the lead ranges to rate in (`_scores`)."""
+    scores, ranges = _scores(ws)
     seen = scores.select(pl.col("product_group").cast(pl.String).drop_nulls().unique()).collect()
     groups = sorted(set(ws.product_groups()) | set(seen["product_group"].to_list()))
     leads = ws.table("leads")
@@ -147,7 +156,7 @@ def _inputs(
         previous=previous,
         stage_history=history,
     )
-    return inputs, groups, previous_day
+    return inputs, groups, previous_day, ranges
 
 
 def _review(ws: Workspace) -> RuleReview:
@@ -177,9 +186,53 @@ def _cutoffs_dict(cutoffs: pl.DataFrame) -> dict[str, Any]:
 
 
 def run_rate(ws: Workspace) -> dict[str, Any]:
-    """Rate tonight's scores, write ratings.parquet, nurture.csv and the state snapshot."""
+    """Rate tonight's scores, write ratings.parquet, nurture.csv and the state snapshot.
+
+    More leads than score.partition_leads: rated one lead_id range at a time (same rows)."""
     review = _review(ws)
-    inputs, _, previous_day = _inputs(ws, with_current=False)
+    inputs, _, previous_day, ranges = _inputs(ws, with_current=False)
+    if ranges is None:
+        rows, groups, cutoffs = _rate_one_pass(ws, inputs)
+    else:
+        log.info(
+            "rating in %d lead ranges of at most %d leads",
+            len(ranges),
+            ws.cfg.score.partition_leads,
+        )
+        rows, groups, cutoffs = _rate_in_ranges(ws, inputs, ranges)
+    totals = {
+        key: sum(int(g[key]) for g in groups.values())
+        for key in ("mqls", "new_mqls", "override_mqls", "new_override_mqls", "nurture")
+    }
+    log.info(
+        "rated %d rows: %d new MQLs, %d new override MQLs, %d to nurture",
+        rows,
+        totals["new_mqls"],
+        totals["new_override_mqls"],
+        totals["nurture"],
+    )
+    warnings = [
+        f"override rule '{r['name']}' passed its review date {r['review_by']} and no longer applies"
+        for r in review.expired
+    ]
+    return {
+        "as_of": ws.as_of.isoformat(),
+        "rows": rows,
+        **totals,
+        "groups": groups,
+        "cutoffs": _cutoffs_dict(cutoffs),
+        "expired_rules": review.expired,
+        "rules_due_for_review": review.due_soon,
+        "previous_state": previous_day.isoformat() if previous_day else None,
+        "outputs": ["ratings.parquet", "nurture.csv"],
+        "warnings": warnings,
+    }
+
+
+def _rate_one_pass(
+    ws: Workspace, inputs: stage.RateInputs
+) -> tuple[int, dict[str, dict[str, Any]], pl.DataFrame]:
+    """(rows, per-group summary, cutoffs) after writing the outputs from one frame."""
     # One collect of one sorted frame; the outputs are cheap selections of it. The in-memory
     # engine: this plan (window ranks, many joins onto the same rows) runs faster there.
     rated = stage.rated(inputs, ws.cfg.rate, ws.cfg.lifecycle, ws.as_of).collect(
@@ -197,33 +250,68 @@ def run_rate(ws: Workspace) -> dict[str, Any]:
     write_csv(nurture, ws.output("nurture.csv"), escape=ws.cfg.output.escape_formulas)
     write_parquet(state, state_path(ws, ws.as_of))
     groups = stage.summarize(ratings, nurture, ws.cfg.lifecycle.recycled_stage)
-    totals = {
-        key: sum(int(g[key]) for g in groups.values())
-        for key in ("mqls", "new_mqls", "override_mqls", "new_override_mqls", "nurture")
-    }
-    log.info(
-        "rated %d rows: %d new MQLs, %d new override MQLs, %d to nurture",
-        ratings.height,
-        totals["new_mqls"],
-        totals["new_override_mqls"],
-        totals["nurture"],
-    )
-    warnings = [
-        f"override rule '{r['name']}' passed its review date {r['review_by']} and no longer applies"
-        for r in review.expired
-    ]
-    return {
-        "as_of": ws.as_of.isoformat(),
-        "rows": ratings.height,
-        **totals,
-        "groups": groups,
-        "cutoffs": _cutoffs_dict(cutoffs),
-        "expired_rules": review.expired,
-        "rules_due_for_review": review.due_soon,
-        "previous_state": previous_day.isoformat() if previous_day else None,
-        "outputs": ["ratings.parquet", "nurture.csv"],
-        "warnings": warnings,
-    }
+    return ratings.height, groups, cutoffs
+
+
+def _rate_in_ranges(
+    ws: Workspace, inputs: stage.RateInputs, ranges: list[tuple[str, str]]
+) -> tuple[int, dict[str, dict[str, Any]], pl.DataFrame]:
+    """`_rate_one_pass` one lead range at a time (rate_partition): each range's ratings, state
+    and nurture rows go to temporary parts, then into the outputs one part at a time.
+
+    ratings.parquet and the state snapshot hold the one-pass rows; their bytes follow
+    parquet_append (not those of the one-pass write). nurture.csv is byte-identical."""
+    cfg = ws.cfg
+    thresholds = all_thresholds(inputs.scores, cfg.rate)
+    target = ws.output("ratings.parquet")
+    parts = target.with_name(f".ratings.parquet.{os.getpid()}.parts")
+    recycled = cfg.lifecycle.recycled_stage
+    rows, cells, nurtured = 0, [], Counter[str | None]()
+    try:
+        parts.mkdir(parents=True, exist_ok=True)
+        ranged = rate_ranges(inputs, cfg.rate, cfg.lifecycle, ws.as_of, ranges, thresholds)
+        for i, part in enumerate(ranged):
+            part.ratings.write_parquet(parts / f"ratings-{i:05d}.parquet", compression="lz4")
+            part.state.write_parquet(parts / f"state-{i:05d}.parquet", compression="lz4")
+            write_csv(
+                part.nurture, parts / f"nurture-{i:05d}.csv", escape=cfg.output.escape_formulas
+            )
+            cells.append(stage.summary_cells(part.ratings, recycled))
+            nurtured.update(stage.nurture_counts(part.nurture))
+            rows += part.ratings.height
+            del part
+        n = len(ranges)
+        _concat_csv([parts / f"nurture-{i:05d}.csv" for i in range(n)], ws.output("nurture.csv"))
+        _stream_parts([parts / f"ratings-{i:05d}.parquet" for i in range(n)], target)
+        _stream_parts(
+            [parts / f"state-{i:05d}.parquet" for i in range(n)], state_path(ws, ws.as_of)
+        )
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
+    groups = stage.summarize_cells(stage.merge_cells(cells), dict(nurtured))
+    return rows, groups, cutoffs_table(thresholds)
+
+
+def _concat_csv(files: list[Path], target: Path) -> None:
+    """The CSV parts as one file: the first one's header, every part's rows in order."""
+    with atomic_path(target) as tmp, open(tmp, "wb") as out:
+        for i, path in enumerate(files):
+            with open(path, "rb") as part:
+                if i:
+                    part.readline()  # the header again (column names: one line)
+                shutil.copyfileobj(part, out, 1 << 20)
+
+
+def _stream_parts(files: list[Path], target: Path) -> None:
+    """The Parquet parts' rows, in order, as one file (parquet_append), one part in memory."""
+    schema = pl.read_parquet_schema(files[0])
+
+    def frames() -> Iterator[pl.DataFrame]:
+        for path in files:
+            frame = pl.read_parquet(path)
+            yield frame if frame.schema == schema else frame.cast(dict(schema))
+
+    write_parquet_stream(frames(), pl.Schema(schema), target)
 
 
 def _rule_warnings(summary: dict[str, Any]) -> None:
@@ -287,7 +375,7 @@ def render_rate(summary: dict[str, Any]) -> None:
 def run_suggest(ws: Workspace) -> dict[str, Any]:
     """Candidate cutoffs per product group against the teams' daily capacity (writes nothing)."""
     review = _review(ws)
-    inputs, groups, previous_day = _inputs(ws)
+    inputs, groups, previous_day, _ = _inputs(ws)
     cfg = ws.cfg
     if inputs.current is None:  # _inputs(ws) builds it unless with_current=False
         raise AssertionError("internal: rate suggest needs the current stages")

@@ -243,12 +243,16 @@ def _grade(value: pl.Expr, thr: str, labels: tuple[object, ...]) -> pl.Expr:
     )
 
 
-def grade(rows: pl.LazyFrame, cfg: RateConfig) -> pl.LazyFrame:
+def grade(
+    rows: pl.LazyFrame, cfg: RateConfig, thresholds: pl.DataFrame | None = None
+) -> pl.LazyFrame:
     """fit_grade, engagement_grade, rating, and the rating with the hysteresis margin added.
 
-    Reads `rows` twice (the thresholds, then the grades): `rated` passes a collected frame."""
+    Reads `rows` twice (the thresholds, then the grades): `rated` passes a collected frame.
+    `thresholds`: `rate_grade.group_thresholds` of all the scores, when `rows` are only some."""
     margin = cfg.hysteresis.margin
-    rows = with_thresholds(rows, cfg)  # each group's thresholds, computed once per group
+    # each group's thresholds, computed once per group
+    rows = with_thresholds(rows, cfg, thresholds)
     fit, eng = pl.col("fit_score"), pl.col("engagement_score")
     letters, numbers = ("A", "B", "C", "D"), (1, 2, 3, 4)
     rows = rows.with_columns(
@@ -539,24 +543,26 @@ def rate(
 
 
 def rated(
-    inputs: RateInputs, cfg: RateConfig, lifecycle: LifecycleConfig, as_of: date
+    inputs: RateInputs,
+    cfg: RateConfig,
+    lifecycle: LifecycleConfig,
+    as_of: date,
+    thresholds: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
-    """`finish`'s frame for every scored row: collect it once, then `split` it."""
+    """`finish`'s frame for every scored row: collect it once, then `split` it.
+    `thresholds`: the share cutoffs of all scores, when `inputs` hold one lead range."""
     rules = review_rules(cfg.overrides, as_of).active
     # Collected here: grading reads the rows twice (thresholds per group, then the grades).
     # prepare, grade and decide keep the scores' row order, which is usually sorted already.
     rows = prepare(inputs, rules, lifecycle, as_of).collect(engine="in-memory")
-    decided = decide(grade(rows.lazy(), cfg), cfg, lifecycle, as_of)
+    decided = decide(grade(rows.lazy(), cfg, thresholds), cfg, lifecycle, as_of)
     return finish(decided, presorted=keys_in_order(rows))
 
 
-def summarize(
-    ratings: pl.DataFrame, nurture: pl.DataFrame, recycled_stage: str
-) -> dict[str, dict[str, Any]]:
-    """Per product group: rating grid, actions, MQLs and new MQLs, with overrides counted apart."""
-    out: dict[str, dict[str, Any]] = {}
-    # One pass over the rows; the per-group numbers come from this small table.
-    cells = (
+def summary_cells(ratings: pl.DataFrame, recycled_stage: str) -> pl.DataFrame:
+    """Counts per (product_group, rating, action, override_rule): what `summarize` reads.
+    Cells of several lead ranges add up (`merge_cells`)."""
+    return (
         ratings.filter(pl.col("product_group").is_not_null())
         .group_by("product_group", "rating", "action", "override_rule")
         .agg(
@@ -568,11 +574,37 @@ def summarize(
             .alias("reentries"),
         )
     )
-    groups = sorted(cells["product_group"].unique().to_list())
-    nurtured = nurture.group_by("product_group").len()
-    nurture_counts = dict(
-        zip(nurtured["product_group"].to_list(), nurtured["len"].to_list(), strict=True)
+
+
+def merge_cells(cells: list[pl.DataFrame]) -> pl.DataFrame:
+    """`summary_cells` of several lead ranges as one table (the counts summed)."""
+    return (
+        pl.concat(cells)
+        .group_by("product_group", "rating", "action", "override_rule")
+        .agg(pl.col("n", "mql", "new", "reentries").sum())
     )
+
+
+def nurture_counts(nurture: pl.DataFrame) -> dict[str | None, int]:
+    """Nurture rows per product group."""
+    nurtured = nurture.group_by("product_group").len()
+    return dict(zip(nurtured["product_group"].to_list(), nurtured["len"].to_list(), strict=True))
+
+
+def summarize(
+    ratings: pl.DataFrame, nurture: pl.DataFrame, recycled_stage: str
+) -> dict[str, dict[str, Any]]:
+    """Per product group: rating grid, actions, MQLs and new MQLs, with overrides counted apart."""
+    # One pass over the rows; the per-group numbers come from this small table.
+    return summarize_cells(summary_cells(ratings, recycled_stage), nurture_counts(nurture))
+
+
+def summarize_cells(
+    cells: pl.DataFrame, nurtured: dict[str | None, int]
+) -> dict[str, dict[str, Any]]:
+    """`summarize` from `summary_cells` and the nurture rows per group."""
+    out: dict[str, dict[str, Any]] = {}
+    groups = sorted(cells["product_group"].unique().to_list())
     ov = pl.col("override_rule").is_not_null()
     for group in groups:
         rows = cells.filter(pl.col("product_group") == group)
@@ -599,6 +631,6 @@ def summarize(
                 zip(by_rule["override_rule"].to_list(), by_rule["n"].to_list(), strict=True)
             ),
             "reentries": count("reentries"),
-            "nurture": int(nurture_counts.get(group, 0)),
+            "nurture": int(nurtured.get(group, 0)),
         }
     return out

@@ -71,10 +71,14 @@ def group_thresholds(rows: pl.LazyFrame, cfg: RateConfig) -> pl.DataFrame:
     return pl.DataFrame(out, schema=schema)
 
 
-def with_thresholds(rows: pl.LazyFrame, cfg: RateConfig) -> pl.LazyFrame:
+def with_thresholds(
+    rows: pl.LazyFrame, cfg: RateConfig, table: pl.DataFrame | None = None
+) -> pl.LazyFrame:
     """`rows` plus THRESHOLD_COLUMNS of its group, in the order of `rows`. Reads `rows` twice:
-    pass a collected frame (or a cheap plan)."""
-    table = group_thresholds(rows, cfg)
+    pass a collected frame (or a cheap plan). `table`: `group_thresholds` computed beforehand
+    (rate in lead ranges computes it once from every score)."""
+    if table is None:
+        table = group_thresholds(rows, cfg)
     return rows.join(
         table.lazy(), on="product_group", how="left", nulls_equal=True, maintain_order="left"
     )
