@@ -304,14 +304,14 @@ def _concat_csv(files: list[Path], target: Path) -> None:
 
 def _stream_parts(files: list[Path], target: Path) -> None:
     """The Parquet parts' rows, in order, as one file (parquet_append), one part in memory."""
-    schema = pl.read_parquet_schema(files[0])
+    schema = pl.Schema(pl.read_parquet_schema(files[0]))
 
     def frames() -> Iterator[pl.DataFrame]:
         for path in files:
             frame = pl.read_parquet(path)
-            yield frame if frame.schema == schema else frame.cast(dict(schema))
+            yield frame if frame.schema == schema else frame.cast(schema)
 
-    write_parquet_stream(frames(), pl.Schema(schema), target)
+    write_parquet_stream(frames(), schema, target)
 
 
 def _rule_warnings(summary: dict[str, Any]) -> None:

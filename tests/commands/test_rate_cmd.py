@@ -313,3 +313,91 @@ def test_an_override_on_an_unknown_field_is_a_config_error(
     result = _rate(config)
     assert result.exit_code == 2
     assert "field 'titel' is not a column" in result.stderr
+
+
+def _sorted_scores(config: Path, as_of: date, shift: float = 0.0) -> None:
+    """`_write_scores` sorted by (lead_id, product_group), as score writes them (only sorted
+    scores are rated in lead ranges); `shift` lowers every fourth lead's engagement."""
+    scores = _write_scores(config, as_of).sort("lead_id", "product_group")
+    if shift:
+        low = pl.col("lead_id").hash(seed=3) % 4 == 0
+        scores = scores.with_columns(
+            pl.when(low)
+            .then(pl.col("engagement_score") - shift)
+            .otherwise(pl.col("engagement_score"))
+            .alias("engagement_score")
+        )
+    scores.write_parquet(Workspace(load_config(config), as_of).output("scores.parquet"))
+
+
+def test_rating_in_lead_ranges_gives_the_one_pass_outputs(
+    canonical: Path, sample_exports: Path, tmp_path: Path
+) -> None:
+    """score.partition_leads below the sample's 3,000 leads: rate works in 5 lead ranges (share
+    cutoffs from all scores) and writes the one-pass rows, two nights running (the second
+    reads the first one's state: hysteresis, minimum stay)."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "ranged").mkdir()
+    one = _config(canonical, sample_exports, tmp_path / "one")
+    ranged = _config(canonical, sample_exports, tmp_path / "ranged", score={"partition_leads": 700})
+    outputs: dict[Path, list[Any]] = {}
+    for config in (one, ranged):
+        results = []
+        for day, shift in ((SAMPLE_AS_OF, 0.0), (NEXT_DAY, 15.0)):
+            _sorted_scores(config, day, shift)
+            result = _rate(config, "--json", as_of=day)
+            assert result.exit_code == 0, result.output
+            assert ("rating in 5 lead ranges" in result.stderr) == (config == ranged)
+            run_dir = config.parent / "out" / day.isoformat()
+            state = config.parent / "out" / "state" / "rate" / f"{day.isoformat()}.parquet"
+            results.append(
+                (
+                    json.loads(result.stdout),
+                    pl.read_parquet(run_dir / "ratings.parquet"),
+                    (run_dir / "nurture.csv").read_bytes(),
+                    pl.read_parquet(state),
+                )
+            )
+            assert not list(run_dir.glob(".ratings.parquet.*")), "parts are removed"
+        outputs[config] = results
+    for (summary, ratings, nurture, state), (r_summary, r_ratings, r_nurture, r_state) in zip(
+        outputs[one], outputs[ranged], strict=True
+    ):
+        assert r_summary == summary
+        assert r_ratings.equals(ratings) and r_ratings.schema == ratings.schema
+        assert r_nurture == nurture
+        assert r_state.equals(state) and r_state.schema == state.schema
+    night2 = outputs[one][1]
+    assert night2[0]["previous_state"] == "2026-11-20"
+    # The second night keeps MQLs through hysteresis and drops some: the state mattered.
+    night1_mql = outputs[one][0][1].filter("is_mql")["lead_id"]
+    kept = night2[1].filter(pl.col("lead_id").is_in(night1_mql.implode()))
+    assert kept["is_mql"].any() and not kept["is_mql"].all()
+
+
+def test_lead_ranges_are_contiguous_and_cover_every_lead() -> None:
+    from leadctl.stages.rate_partition import lead_ranges
+
+    ids = [f"L{i:04d}" for i in range(10)]
+    keys = pl.DataFrame(
+        {"lead_id": [i for i in ids for _ in range(3)], "product_group": ["A", "B", "C"] * 10}
+    )
+    assert lead_ranges(keys, 10) is None and lead_ranges(keys, 30) is None
+    ranges = lead_ranges(keys, 4)
+    assert ranges == [("L0000", "L0002"), ("L0003", "L0005"), ("L0006", "L0009")]
+    assert lead_ranges(keys, 1) == [(i, i) for i in ids]
+
+
+def test_range_thresholds_come_from_all_scores(scored: tuple[Path, pl.DataFrame]) -> None:
+    """The teeth of the ranged test: grading one range on its own scores moves the cutoffs."""
+    from leadctl.stages.rate_grade import group_thresholds
+    from leadctl.stages.rate_partition import all_thresholds, range_inputs
+
+    config, scores = scored
+    ws = Workspace(load_config(config), SAMPLE_AS_OF)
+    inputs, _, _, _ = rate_cmd._inputs(ws, with_current=False)
+    ids = scores["lead_id"].unique().sort()
+    part = range_inputs(inputs, (ids[0], ids[len(ids) // 3]))
+    alone = group_thresholds(part.scores, ws.cfg.rate)
+    whole = all_thresholds(inputs.scores, ws.cfg.rate)
+    assert not alone.equals(whole)
