@@ -749,3 +749,36 @@ def test_feedback_by_rating_and_source_equal_the_joins_on_every_row() -> None:
         ["product_group", "lead_source"],
     )
     assert_frame_equal(section.tables["feedback_by_source"], round_floats(by_source))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", "", None]), st.integers(0, 30)),
+        max_size=40,
+    )
+)
+def test_recent_leads_history_equals_semi_join(rows: list[tuple[str | None, int]]) -> None:
+    """narrow's history: the rows of every lead with a change in [since, end), in the table's
+    order; the same rows as the semi-join with the window's ids it replaced (null ids never
+    match)."""
+    from datetime import UTC, datetime
+
+    from leadctl.stages.report import _recent_leads_history
+    from leadctl.stages.report_common import ts
+
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    history = pl.DataFrame(
+        {
+            "_row": list(range(len(rows))),
+            "lead_id": [r[0] for r in rows],
+            "changed_at": [start + timedelta(days=r[1]) for r in rows],
+        },
+        schema={"_row": pl.Int64, "lead_id": pl.String, "changed_at": pl.Datetime("us", "UTC")},
+    ).lazy()
+    since, end = start + timedelta(days=10), start + timedelta(days=20)
+    recent = history.filter((pl.col("changed_at") >= ts(since)) & (pl.col("changed_at") < ts(end)))
+    old = history.join(recent.select("lead_id").unique(), on="lead_id", how="semi").collect()
+    new = _recent_leads_history(history, since, end)
+    assert new["_row"].is_sorted()
+    assert_frame_equal(new, old.sort("_row"))
