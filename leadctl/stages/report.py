@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from leadctl.errors import ConfigError
+from leadctl.stages.lifecycle import shared_scan
 from leadctl.stages.report_common import (
     ReportContext,
     ReportInputs,
@@ -93,8 +94,10 @@ def narrow(inputs: ReportInputs, ctx: ReportContext) -> ReportInputs:
     tables = dict(inputs.tables)
     history = tables.get("stage_history")
     if history is not None and {"lead_id", "changed_at"} <= set(history.collect_schema().names()):
+        whole = shared_scan(history)  # inside `leadctl run`: expire read it already
+        source = history if whole is None else whole.lazy()
         tables["stage_history"] = _recent_leads_history(
-            as_utc(history, "changed_at"), since, ctx.end
+            as_utc(source, "changed_at"), since, ctx.end
         ).lazy()
     touches = tables.get("sales_touches")
     logs = [
