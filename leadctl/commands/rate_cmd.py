@@ -43,6 +43,7 @@ from leadctl.stages.lifecycle import current_stages, open_load
 from leadctl.stages.rate_overrides import RuleReview, review_rules
 from leadctl.stages.rate_partition import all_thresholds, cutoffs_table, lead_ranges, rate_ranges
 from leadctl.stages.rate_suggest import daily_capacity, suggest_cutoffs
+from leadctl.stages.score_partition import remove_abandoned_parts
 from leadctl.workspace import Workspace
 
 log = logging.getLogger("leadctl.rate")
@@ -191,6 +192,8 @@ def run_rate(ws: Workspace) -> dict[str, Any]:
     More leads than score.partition_leads: rated one lead_id range at a time (same rows)."""
     review = _review(ws)
     inputs, _, previous_day, ranges = _inputs(ws, with_current=False)
+    # Parts a killed ranged rate left behind (hundreds of MB at 10 M leads).
+    remove_abandoned_parts(ws.output("ratings.parquet"))
     if ranges is None:
         rows, groups, cutoffs = _rate_one_pass(ws, inputs)
     else:

@@ -341,6 +341,10 @@ def test_rating_in_lead_ranges_gives_the_one_pass_outputs(
     one = _config(canonical, sample_exports, tmp_path / "one")
     ranged = _config(canonical, sample_exports, tmp_path / "ranged", score={"partition_leads": 700})
     outputs: dict[Path, list[Any]] = {}
+    # A killed ranged rate's parts (no such process: above Linux's largest pid) are removed.
+    left = ranged.parent / "out" / "2026-11-20" / f".ratings.parquet.{2**22 + 1}.parts"
+    left.mkdir(parents=True)
+    (left / "ratings-00000.parquet").write_bytes(b"x")
     for config in (one, ranged):
         results = []
         for day, shift in ((SAMPLE_AS_OF, 0.0), (NEXT_DAY, 15.0)):
@@ -360,6 +364,7 @@ def test_rating_in_lead_ranges_gives_the_one_pass_outputs(
             )
             assert not list(run_dir.glob(".ratings.parquet.*")), "parts are removed"
         outputs[config] = results
+    assert not left.exists()
     for (summary, ratings, nurture, state), (r_summary, r_ratings, r_nurture, r_state) in zip(
         outputs[one], outputs[ranged], strict=True
     ):
