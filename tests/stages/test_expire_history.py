@@ -364,3 +364,17 @@ def test_hashed_lead_join_with_colliding_hashes(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(pl.Expr, "hash", lambda self, *a, **k: pl.lit(7, dtype=pl.UInt64))
     got = _join_leads(frame, lead_rows)
     assert _rows(got) == _rows(want) == [("L1", 1, 6), ("L1", 4, 6), ("L2", 2, 5)]
+
+
+def test_ordered_events_without_named_stages() -> None:
+    """Every stage null: every tie rank is 0 (rows of one pair and time keep input order)."""
+    frame = expand_history(
+        history(
+            ("L2", "A", None, 5), ("L1", "A", None, 3), ("L2", "A", None, 5), ("L1", "B", None, 9)
+        ),
+        ["A", "B"],
+        AS_OF,
+    ).collect()
+    ordered = ordered_events(frame)
+    exact = frame.sort(ORDER, maintain_order=True)
+    assert _by_pair(ordered.drop("_new_lead", "_new_pair")).equals(_by_pair(exact))
