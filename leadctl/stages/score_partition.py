@@ -294,7 +294,7 @@ def _alive(pid: int) -> bool:
 
 
 def remove_abandoned_parts(output: Path) -> list[Path]:
-    """Delete part directories left by a score that was killed (kill -9, out of memory): at
+    """Delete part directories left by a score or rate that was killed (kill -9, out of memory): at
     10 M leads they hold hundreds of MB. A directory whose process still runs is left alone."""
     removed = []
     for work in sorted(output.parent.glob(f".{output.name}.*.parts")):
@@ -302,7 +302,7 @@ def remove_abandoned_parts(output: Path) -> list[Path]:
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             shutil.rmtree(work, ignore_errors=True)
             removed.append(work)
-            log.info("removed the parts of an interrupted score (process %s)", pid)
+            log.info("removed %s, left by an interrupted process %s", work.name, pid)
     return removed
 
 
