@@ -24,6 +24,7 @@ import polars as pl
 
 from leadctl.config.lifecycle import LifecycleConfig
 from leadctl.config.rating import RateConfig
+from leadctl.stages.lead_ranges import cut_ranges
 from leadctl.stages.rate import RateInputs, normalise_scores, rated, split
 from leadctl.stages.rate_grade import group_thresholds
 
@@ -36,13 +37,7 @@ def lead_ranges(keys: pl.DataFrame, size: int) -> list[tuple[str, str]] | None:
         return None  # never more leads than rows
     ids = keys.get_column("lead_id").cast(pl.String)
     ids = ids.filter(ids.ne_missing(ids.shift(1)))  # sorted: each lead's first row
-    n = ids.len()
-    if n <= size or ids.null_count():
-        return None
-    k = -(-n // size)
-    starts = [i * n // k for i in range(k)]
-    ends = [*starts[1:], n]
-    return [(str(ids[a]), str(ids[b - 1])) for a, b in zip(starts, ends, strict=True)]
+    return cut_ranges(ids, size)
 
 
 def _in(bounds: tuple[str, str]) -> pl.Expr:

@@ -41,6 +41,7 @@ from leadctl.io.parquet_append import write_parquet_stream
 from leadctl.models import points as P
 from leadctl.models.store import LoadedModel
 from leadctl.stages import score as S
+from leadctl.stages.lead_ranges import cut_ranges
 
 log = logging.getLogger("leadctl.score")
 
@@ -55,13 +56,7 @@ def partition_bounds(leads: pl.LazyFrame, size: int) -> list[tuple[str, str]] | 
     if leads.select(pl.len()).collect().item() <= size:
         return None  # no more distinct ids than rows (read from the Parquet footer)
     ids = leads.select("lead_id").unique().sort("lead_id", nulls_last=True).collect()["lead_id"]
-    n = ids.len()
-    if n <= size or ids.null_count():
-        return None
-    k = -(-n // size)
-    starts = [i * n // k for i in range(k)]
-    ends = [*starts[1:], n]
-    return [(str(ids[a]), str(ids[b - 1])) for a, b in zip(starts, ends, strict=True)]
+    return cut_ranges(ids, size)
 
 
 @dataclass
