@@ -15,7 +15,7 @@ import polars as pl
 from leadctl.config.scoring import FeaturesConfig
 from leadctl.errors import ConfigError
 from leadctl.features import engagement as E
-from leadctl.features.fit import FIT_FEATURES, account_columns, account_keys, fit_frame
+from leadctl.features.fit import FIT_FEATURES, account_keys, fit_frame
 from leadctl.features.snapshots import Tables
 
 _MONEY_CHARS = r"[\s,$€£¥]"
@@ -206,17 +206,9 @@ def build_features(
     if encode:
         # Read by the base plan and several engagement joins: made unique once (1 M of 3 M keys).
         lead_keys = lead_keys.collect().lazy()
-    created = tables.leads.select("lead_id", "created_at")
-    if encode:
-        # Account keys and lead age read a few columns of the numbered leads: numbered once
-        # for both (one string join of the leads instead of two), kept in memory (narrow).
-        narrow = tables.leads.select(account_columns(leads_schema))
-        small = narrow.collect(engine="streaming").lazy()
-        acct = account_keys(small, tables.accounts).collect().lazy()
-        created = small.select("lead_id", "created_at")
-    else:
-        # Small (one row per lead) and read by several joins below: collected once.
-        acct = account_keys(tables.leads, tables.accounts).collect().lazy()
+    # Small (one row per lead) and read by several joins below: collected once.
+    acct = account_keys(tables.leads, tables.accounts).collect().lazy()
+    fit = fit_frame(tables.leads, tables.accounts, cfg, acct)
     events = E.point_in_time_events(tables.activities, lead_keys, snapshots, cfg.lookback_days)
     # Materialised once: the lead-level and the group-level features both read it, and it is
     # several times smaller than the activity table it summarises.
@@ -235,13 +227,12 @@ def build_features(
             active = active.collect(engine="streaming").lazy()
         tables = replace(tables, activities=_empty(tables.activities))
         events = _empty(events)
-    fit = fit_frame(tables.leads, tables.accounts, cfg, acct)
     engagement = E.base_engagement(
         events,
         lead_keys,
         types,
         cfg,
-        created=created,
+        created=tables.leads.select("lead_id", "created_at"),
         account_keys=acct,
         opportunities=tables.opportunities,
         summary=summary,

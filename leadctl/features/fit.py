@@ -72,12 +72,6 @@ def account_keys(leads: pl.LazyFrame, accounts: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def account_columns(schema: pl.Schema) -> list[str]:
-    """The columns of a leads table (with `schema`) account_keys reads, and created_at (for
-    lead age): a frame with just these gives account_keys the same values."""
-    return [c for c in ("lead_id", "created_at", "account_id", "email") if c in schema]
-
-
 def _titles(leads: pl.LazyFrame) -> pl.LazyFrame:
     """Seniority and function per distinct title: titles repeat, so each is parsed once."""
     return (

@@ -394,29 +394,3 @@ def test_unit_conversion_has_the_same_bits_in_one_row_and_many(
     many = pl.DataFrame({"v": values}).select(E.per(pl.col("v"), divisor))["v"].to_list()
     alone = [pl.DataFrame({"v": [v]}).select(E.per(pl.col("v"), divisor))["v"][0] for v in values]
     assert many == alone
-
-
-def test_account_keys_from_the_narrow_leads_equal_the_full_table():
-    from leadctl.features.fit import account_columns, account_keys
-
-    t = _world()
-    full = account_keys(t.leads, t.accounts).sort("lead_id").collect()
-    narrow = t.leads.select(account_columns(t.leads.collect_schema()))
-    assert_frame_equal(account_keys(narrow, t.accounts).sort("lead_id").collect(), full)
-    assert "created_at" in narrow.collect_schema()
-
-
-def test_numbered_build_equals_the_string_keyed_build_on_the_world():
-    # The numbered path reads account keys and lead age from one narrow numbered leads frame.
-    t = _world()
-    k = keys(["L1", "L2", "L3"], ["A", "B"], [SNAP])
-    for_ids = {}
-    for integer in (True, False):
-        frames = build_features(t, k, [SNAP], TYPES, CFG, integer_keys=integer)
-        for_ids[integer] = (
-            frames.base.sort(["lead_id", "snapshot_at"]).collect(),
-            frames.per_group.sort(["lead_id", "product_group", "snapshot_at"]).collect(),
-        )
-    assert_frame_equal(for_ids[True][0], for_ids[False][0])
-    assert_frame_equal(for_ids[True][1], for_ids[False][1])
-    assert for_ids[True][0]["lead_age_days"].to_list() == [50.0, 10.0, 20.0]
