@@ -16,10 +16,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from leadctl import __version__
 from leadctl.config import config_hash
 from leadctl.memory import RELEASE_ABOVE_BYTES, release_memory
-from leadctl.stages.lifecycle import clear_run_cache, run_cache
+from leadctl.stages.lifecycle import clear_run_cache, run_cache, stop_sharing
 from leadctl.workspace import Workspace
 
 RetrainMode = str  # "auto" | "always" | "never"
@@ -161,6 +163,17 @@ def run_pipeline(
         return _run_stages(ws, retrain, on_stage)
 
 
+def too_large_to_share(ws: Workspace) -> bool:
+    """Above `score.partition_leads` leads, score and rate work in lead ranges to bound their
+    memory; frames shared between stages would hold every lead's rows beside a stage (GBs at
+    10 M leads), so such a night shares nothing and each stage computes its own."""
+    path = ws.canonical_dir / "leads.parquet"
+    if not path.is_file():
+        return False
+    leads = pl.scan_parquet(path).select(pl.len()).collect().item()
+    return bool(leads > ws.cfg.score.partition_leads)
+
+
 def _run_stages(
     ws: Workspace, retrain: RetrainMode, on_stage: Callable[[str], None] | None
 ) -> tuple[list[StageRun], list[str]]:
@@ -172,6 +185,8 @@ def _run_stages(
         if on_stage:
             on_stage(name)
         start = time.perf_counter()
+        if name != "validate" and too_large_to_share(ws):
+            stop_sharing()
         if name == "validate":
             reports = ws.ingest()
             for report in reports.values():

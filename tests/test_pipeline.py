@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import polars as pl
 import pytest
 
 from leadctl import pipeline
@@ -21,6 +22,7 @@ def _ws(tmp_path: Path, **run: Any) -> SimpleNamespace:
         cfg=cfg,
         as_of=date(2026, 11, 20),
         models_dir=tmp_path,
+        canonical_dir=tmp_path / "canonical",
         product_groups=lambda: ["A", "B"],
     )
 
@@ -107,3 +109,33 @@ def test_stages_of_one_run_share_derived_frames(
     assert computed == ["validate", "rate"]
     assert [r.summary["value"] for r in runs[1:]] == [2, 2]
     assert lifecycle._RUN_CACHE is None
+
+
+def test_a_night_above_the_partition_size_shares_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where score and rate work in lead ranges to bound memory, no frame is held between
+    stages: each stage computes its own."""
+    from leadctl.stages import lifecycle
+
+    computed: list[str] = []
+
+    def fake(name: str) -> Any:
+        def stage(ws: Any) -> dict[str, Any]:
+            return {"value": lifecycle.shared("latest", lambda: computed.append(name) or 1)}
+
+        return stage
+
+    monkeypatch.setattr(pipeline, "stage_function", fake)
+    ws = _ws(tmp_path, stages=["validate", "rate", "assign"])
+    ws.ingest = dict
+    ws.canonical_dir.mkdir()
+    pl.DataFrame({"lead_id": ["L1", "L2", "L3"]}).write_parquet(ws.canonical_dir / "leads.parquet")
+    ws.cfg.score.partition_leads = 3
+    pipeline.run_pipeline(ws)
+    assert computed == ["rate"]  # three leads fit in one range: shared
+
+    computed.clear()
+    ws.cfg.score.partition_leads = 2
+    pipeline.run_pipeline(ws)
+    assert computed == ["rate", "assign"]

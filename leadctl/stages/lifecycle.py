@@ -38,6 +38,12 @@ def run_cache() -> Iterator[None]:
         _RUN_CACHE = None
 
 
+def stop_sharing() -> None:
+    """Share nothing more in this run (a night too large to hold shared frames beside a stage)."""
+    global _RUN_CACHE
+    _RUN_CACHE = None
+
+
 def clear_run_cache() -> None:
     """Forget what was shared so far (run calls it after validate rewrote the canonical tables)."""
     if _RUN_CACHE is not None:
