@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+from polars.expr.whenthen import ChainedThen, Then
 
 from leadctl.config.expire import ExpireConfig
 from leadctl.config.lifecycle import LifecycleConfig
@@ -44,7 +45,7 @@ def suppression(
     # `after` has one row per pair: a reason wins over a stage in one pass (the same rows as
     # concatenating both lists and keeping each pair's first row, without the concat and the
     # unique on two string columns).
-    source = None
+    source: Then | ChainedThen | None = None
     if s.suppress_reasons:
         by_reason = (
             ~pl.col("_updated")
