@@ -19,7 +19,8 @@ from leadctl.errors import InputError, LockHeldError
 LOCK_NAME = ".leadctl.lock"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a lock or a part directory of a dead one is stale)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -43,7 +44,7 @@ def _is_stale(owner: dict[str, object] | None) -> bool:
     pid = owner.get("pid")
     if owner.get("host") != socket.gethostname():
         return False  # cannot check another machine's processes: treat as held
-    return not isinstance(pid, int) or not _alive(pid)
+    return not isinstance(pid, int) or not process_alive(pid)
 
 
 def _sweep(directory: Path, owner: dict[str, object] | None) -> None:

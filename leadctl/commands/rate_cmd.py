@@ -7,10 +7,8 @@ reads last night's state snapshot, writes ratings.parquet, nurture.csv and tonig
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -35,7 +33,8 @@ from leadctl.cli_common import (
 )
 from leadctl.config.rating import ENGAGEMENT_GRADES, FIT_GRADES
 from leadctl.errors import InputError
-from leadctl.io.parquet_append import write_parquet_stream
+from leadctl.io.parquet_append import concat_parquet_files
+from leadctl.io.parts import parts_dir, remove_abandoned_parts
 from leadctl.io.writers import atomic_path, write_csv, write_parquet
 from leadctl.logs import is_quiet
 from leadctl.stages import rate as stage
@@ -43,7 +42,6 @@ from leadctl.stages.lifecycle import current_stages, open_load
 from leadctl.stages.rate_overrides import RuleReview, review_rules
 from leadctl.stages.rate_partition import all_thresholds, cutoffs_table, lead_ranges, rate_ranges
 from leadctl.stages.rate_suggest import daily_capacity, suggest_cutoffs
-from leadctl.stages.score_partition import remove_abandoned_parts
 from leadctl.workspace import Workspace
 
 log = logging.getLogger("leadctl.rate")
@@ -192,7 +190,7 @@ def run_rate(ws: Workspace) -> dict[str, Any]:
     More leads than score.partition_leads: rated one lead_id range at a time (same rows)."""
     review = _review(ws)
     inputs, _, previous_day, ranges = _inputs(ws, with_current=False)
-    # Parts a killed ranged rate left behind (hundreds of MB at 10 M leads).
+    # Parts a killed ranged rate left behind (hundreds of MB at 10 M), whatever tonight's size.
     remove_abandoned_parts(ws.output("ratings.parquet"))
     if ranges is None:
         rows, groups, cutoffs = _rate_one_pass(ws, inputs)
@@ -267,11 +265,9 @@ def _rate_in_ranges(
     cfg = ws.cfg
     thresholds = all_thresholds(inputs.scores, cfg.rate)
     target = ws.output("ratings.parquet")
-    parts = target.with_name(f".ratings.parquet.{os.getpid()}.parts")
     recycled = cfg.lifecycle.recycled_stage
     rows, cells, nurtured = 0, [], Counter[str | None]()
-    try:
-        parts.mkdir(parents=True, exist_ok=True)
+    with parts_dir(target) as parts:
         ranged = rate_ranges(inputs, cfg.rate, cfg.lifecycle, ws.as_of, ranges, thresholds)
         for i, part in enumerate(ranged):
             part.ratings.write_parquet(parts / f"ratings-{i:05d}.parquet", compression="lz4")
@@ -285,12 +281,10 @@ def _rate_in_ranges(
             del part
         n = len(ranges)
         _concat_csv([parts / f"nurture-{i:05d}.csv" for i in range(n)], ws.output("nurture.csv"))
-        _stream_parts([parts / f"ratings-{i:05d}.parquet" for i in range(n)], target)
-        _stream_parts(
+        concat_parquet_files([parts / f"ratings-{i:05d}.parquet" for i in range(n)], target)
+        concat_parquet_files(
             [parts / f"state-{i:05d}.parquet" for i in range(n)], state_path(ws, ws.as_of)
         )
-    finally:
-        shutil.rmtree(parts, ignore_errors=True)
     groups = stage.summarize_cells(stage.merge_cells(cells), dict(nurtured))
     return rows, groups, cutoffs_table(thresholds)
 
@@ -303,18 +297,6 @@ def _concat_csv(files: list[Path], target: Path) -> None:
                 if i:
                     part.readline()  # the header again (column names: one line)
                 shutil.copyfileobj(part, out, 1 << 20)
-
-
-def _stream_parts(files: list[Path], target: Path) -> None:
-    """The Parquet parts' rows, in order, as one file (parquet_append), one part in memory."""
-    schema = pl.Schema(pl.read_parquet_schema(files[0]))
-
-    def frames() -> Iterator[pl.DataFrame]:
-        for path in files:
-            frame = pl.read_parquet(path)
-            yield frame if frame.schema == schema else frame.cast(schema)
-
-    write_parquet_stream(frames(), schema, target)
 
 
 def _rule_warnings(summary: dict[str, Any]) -> None:

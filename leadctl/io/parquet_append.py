@@ -63,6 +63,19 @@ def write_parquet_stream(frames: Iterable[pl.DataFrame], schema: pl.Schema, path
     return path
 
 
+def concat_parquet_files(files: list[Path], target: Path) -> Path:
+    """The rows of Parquet `files`, in order, as one file; one file in memory at a time
+    (the first file's schema; later ones cast to it)."""
+    schema = pl.Schema(pl.read_parquet_schema(files[0]))
+
+    def frames() -> Iterator[pl.DataFrame]:
+        for path in files:
+            frame = pl.read_parquet(path)
+            yield frame if frame.schema == schema else frame.cast(schema)
+
+    return write_parquet_stream(frames(), schema, target)
+
+
 def _chain(first: pl.DataFrame, rest: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
     yield first
     yield from rest

@@ -21,8 +21,6 @@ result is the one-pass result row for row:
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -38,6 +36,7 @@ from leadctl.features.fit import account_keys
 from leadctl.features.snapshots import UTC_DT, Tables, cutoff
 from leadctl.features.spec import Feature
 from leadctl.io.parquet_append import write_parquet_stream
+from leadctl.io.parts import parts_dir
 from leadctl.models import points as P
 from leadctl.models.store import LoadedModel
 from leadctl.stages import score as S
@@ -278,29 +277,6 @@ def _final_rows(parts: list[Path], reasons: pl.DataFrame) -> Iterator[pl.DataFra
         yield part
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
-
-
-def remove_abandoned_parts(output: Path) -> list[Path]:
-    """Delete part directories left by a score or rate that was killed (kill -9, out of memory): at
-    10 M leads they hold hundreds of MB. A directory whose process still runs is left alone."""
-    removed = []
-    for work in sorted(output.parent.glob(f".{output.name}.*.parts")):
-        pid = work.name.removeprefix(f".{output.name}.").removesuffix(".parts")
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            shutil.rmtree(work, ignore_errors=True)
-            removed.append(work)
-            log.info("removed %s, left by an interrupted process %s", work.name, pid)
-    return removed
-
-
 def score_partitioned(
     tables: Tables,
     groups: list[str],
@@ -320,15 +296,11 @@ def score_partitioned(
     for model in models.values():
         S.check_model(model, features, schema)
     known = colleagues(tables, as_of, features)
-    remove_abandoned_parts(output)
-    work = output.with_name(f".{output.name}.{os.getpid()}.parts")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
     acc: dict[str, _Group] = {}
     parts: list[Path] = []
     leads = rows = 0
     defs: list[Feature] = []
-    try:
+    with parts_dir(output) as work:
         for i, b in enumerate(bounds):
             ptables, keys, own = partition_tables(tables, b, known, as_of, features)
             data = S.prepare(
@@ -374,6 +346,4 @@ def score_partitioned(
             summary[group] = info
             log.info("scored group %s: %d leads with %s", group, len(score), g.kind)
         write_parquet_stream(_final_rows(parts, reasons), pl.Schema(S.SCORE_SCHEMA), output)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return PartitionedScores(summary, leads, rows)

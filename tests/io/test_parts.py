@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from leadctl.stages.score_partition import remove_abandoned_parts
+from leadctl.io.parts import parts_dir, remove_abandoned_parts
 
 
 def _dead_pid() -> int:
@@ -33,3 +33,22 @@ def test_parts_of_dead_processes_go_and_live_ones_stay(tmp_path: Path) -> None:
     assert remove_abandoned_parts(output) == [dead]
     assert not dead.exists()
     assert mine.exists() and parent.exists() and other.exists()
+
+
+def test_parts_dir_is_private_and_removed_also_on_errors(tmp_path: Path) -> None:
+    output = tmp_path / "ratings.parquet"
+    dead = tmp_path / f".ratings.parquet.{_dead_pid()}.parts"
+    dead.mkdir()
+    with parts_dir(output) as work:
+        assert work == tmp_path / f".ratings.parquet.{os.getpid()}.parts"
+        assert work.is_dir() and not any(work.iterdir())
+        assert not dead.exists()
+        (work / "part-00000.parquet").write_bytes(b"x")
+    assert not work.exists()
+    try:
+        with parts_dir(output) as work:
+            (work / "part-00000.parquet").write_bytes(b"x")
+            raise RuntimeError("killed mid-way")
+    except RuntimeError:
+        pass
+    assert not work.exists()
